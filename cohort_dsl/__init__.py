@@ -1,0 +1,42 @@
+"""cohort-dsl: compile declarative cohort specs into deterministic rows and ids.
+
+The package root stays import-light (the CLI's ``--version`` and the pre-commit
+hook pay for every import); the public API is resolved lazily on first use.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+# name -> (module, attribute); resolved by __getattr__ so `import cohort_dsl`
+# costs nothing beyond this file.
+_LAZY = {
+    "hookimpl": ("cohort_dsl.hookspecs", "hookimpl"),
+    "hookspec": ("cohort_dsl.hookspecs", "hookspec"),
+    "Diagnostic": ("cohort_dsl.diagnostics", "Diagnostic"),
+    "Location": ("cohort_dsl.diagnostics", "Location"),
+    "SpecError": ("cohort_dsl.diagnostics", "SpecError"),
+    "RuleKind": ("cohort_dsl.registry", "RuleKind"),
+    "Rule": ("cohort_dsl.registry", "Rule"),
+    "LintRule": ("cohort_dsl.registry", "LintRule"),
+    "ReportFormat": ("cohort_dsl.registry", "ReportFormat"),
+    "load_bundle": ("cohort_dsl.bundle", "load_bundle"),
+    "load_mapping": ("cohort_dsl.bundle", "load_mapping"),
+    "compile_bundle": ("cohort_dsl.compiler", "compile_bundle"),
+    "CompiledDesign": ("cohort_dsl.compiler", "CompiledDesign"),
+    "get_plugin_manager": ("cohort_dsl.pluginmanager", "get_plugin_manager"),
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'cohort_dsl' has no attribute {name!r}") from None
+    import importlib
+
+    value = getattr(importlib.import_module(module_name), attribute)
+    globals()[name] = value
+    return value

@@ -1,0 +1,88 @@
+"""Rule kind ``tuples``: couple axes to exactly the listed item rows.
+
+``tuples: {name: {axes, items}}``; ``items`` is inline or an ``@file:`` CSV
+whose header names the axes (then ``axes`` may be left out). An axis used
+only by tuples need not be declared: its levels are the distinct item values
+in first-seen order. A declared axis must contain every item value. The
+coupled factor follows the order of ``items``; later rules may name the tuple
+(a value for it lists one level per axis).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from cohort_dsl.diagnostics import error
+from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.includes import is_include
+from cohort_dsl.levels import as_level
+from cohort_dsl.registry import Rule, RuleKind
+from cohort_dsl.schema import load_fragment
+from cohort_dsl.spec import dedupe
+
+SECTION = "tuples"
+OUT_OF_DOMAIN = "R006"
+ARITY = "R010"
+
+
+def parse(section):
+    for entry in section.entries():
+        axes = entry.value.get("axes")
+        items = entry.value["items"]
+        if is_include(items):
+            source = entry.include("items")
+            if source.header is not None:
+                axes = axes or list(source.header)
+                rows = source.select(list(axes), f"the tuple's axes ({', '.join(axes)})")
+            elif axes is None:
+                raise error(ARITY, f"tuples {entry.name}: name the axes (a {source.name} include has no header)",
+                            entry.location, "add `axes: [...]`, or use a CSV whose header names the axes")
+            else:
+                rows = [(_row(item, loc, axes, entry.name), loc) for item, loc in zip(source.rows, source.locations)]
+        else:
+            rows = [(_row(item, entry.loc("items", i), axes, entry.name, entry, i), entry.loc("items", i))
+                    for i, item in enumerate(items)]
+        axes = tuple(axes)
+        introduces = {axis: [(row[i], loc) for row, loc in rows] for i, axis in enumerate(axes)}
+        yield Rule(
+            SECTION, entry.name, entry.location,
+            partial(apply, name=entry.name, axes=axes, rows=rows, location=entry.location),
+            introduces=introduces,
+            named=True,
+        )
+
+
+def _row(item, location, axes, name, entry=None, index=None) -> tuple:
+    if not isinstance(item, list):
+        raise error(ARITY, f"tuples {name}: an item is a list with one value per axis, found {item!r}", location)
+    if len(item) != len(axes):
+        raise error(ARITY, f"tuples {name}: item has {len(item)} value{'s' if len(item) != 1 else ''}, "
+                    f"the tuple has {len(axes)} axes ({', '.join(axes)})", location)
+    if entry is not None:
+        return tuple(as_level(v, entry.loc("items", index, j), entry.raw("items", index, j)) for j, v in enumerate(item))
+    return tuple(as_level(v, location) for v in item)
+
+
+def apply(design, *, name, axes, rows, location):
+    for row, loc in rows:
+        for axis, level in zip(axes, row):
+            if level not in design.declared[axis]:
+                raise error(OUT_OF_DOMAIN, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
+                            f"{axis!r} is declared under axes:; add the level there or fix the item")
+    unique, origins = dedupe(rows, f"tuples {name} items", design.report)
+    for row, loc in origins.items():
+        for axis, level in zip(axes, row):
+            design.note_origin(axis, level, loc)
+    design.join(axes, unique)
+    design.define(name, SECTION, axes, partial(_decode, name=name, axes=axes), axes, location)
+
+
+def _decode(value, location, *, name, axes):
+    if not isinstance(value, list) or len(value) != len(axes):
+        raise error(ARITY, f"a value for tuples {name} lists {len(axes)} levels ({', '.join(axes)}), found {value!r}", location)
+    return tuple(as_level(v, location) for v in value)
+
+
+@hookimpl
+def cohort_dsl_rule_kinds():
+    return [RuleKind(SECTION, load_fragment(SECTION), parse, "couple axes to exactly the listed item rows")]

@@ -1,0 +1,129 @@
+"""The ``cohort-dsl`` command line: the boundary no exception crosses.
+
+Exit codes: 0 success (warnings allowed), 1 errors in the input, 2 usage,
+configuration, plugin or internal errors. Imports are lazy: ``--version``
+and the pre-commit hook pay only for what they use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from cohort_dsl import __version__
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+DEBUG_ENV = "COHORT_DSL_DEBUG"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv in (["--version"], ["-V"]):
+        sys.stdout.write(f"cohort-dsl {__version__}\n")
+        return EXIT_OK
+    try:
+        return _run(argv)
+    except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("cohort-dsl: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+
+
+def _run(argv: list[str]) -> int:
+    from cohort_dsl.diagnostics import SpecError, UsageError
+
+    engine = None
+    try:
+        from cohort_dsl.pluginmanager import PluginError
+
+        engine = _engine(argv)
+        parser = build_parser(engine)
+        args = parser.parse_args(argv)
+        args.engine = engine
+        return args.run(args)
+    except SpecError as exc:
+        _report_to_stderr(exc.diagnostics, engine)
+        return EXIT_ERRORS
+    except (UsageError, PluginError) as exc:
+        sys.stderr.write(f"cohort-dsl: error: {exc}\n")
+        return EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        if os.environ.get(DEBUG_ENV):
+            raise
+        from cohort_dsl.schema import SchemaFragmentError
+
+        if isinstance(exc, SchemaFragmentError):
+            sys.stderr.write(f"cohort-dsl: error: {exc}\n")
+            return EXIT_USAGE
+        sys.stderr.write(
+            f"cohort-dsl: internal error: {type(exc).__name__}: {exc}\n"
+            f"  hint: this is a bug; rerun with {DEBUG_ENV}=1 for the traceback and report it\n"
+        )
+        return EXIT_USAGE
+
+
+def _engine(argv: list[str]):
+    """Plugins must be known before the full parser exists (they add
+    options), so the plugin flags are read first."""
+    import argparse
+
+    from cohort_dsl.pluginmanager import build_engine, get_engine
+
+    pre = argparse.ArgumentParser(add_help=False)
+    _plugin_flags(pre)
+    known, _ = pre.parse_known_args(argv)
+    if not known.disable_plugin and not known.require_plugins:
+        return get_engine()
+    require = [name for value in known.require_plugins for name in value.split(",") if name]
+    return build_engine(disable=known.disable_plugin, require=require)
+
+
+def _plugin_flags(parser) -> None:
+    group = parser.add_argument_group("plugins")
+    group.add_argument("--disable-plugin", action="append", default=[], metavar="NAME",
+                       help="do not load this plugin (entry point, distribution or module name); repeatable")
+    group.add_argument("--require-plugins", action="append", default=[], metavar="NAMES",
+                       help="fail unless these plugins (comma-separated) are installed")
+
+
+def build_parser(engine=None):
+    import argparse
+
+    from cohort_dsl import commands
+
+    parser = argparse.ArgumentParser(
+        prog="cohort-dsl",
+        description="Compile declarative cohort specs into rows and generation ids; lint them against catalogs.",
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"cohort-dsl {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    _plugin_flags(common)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for name, command in commands.COMMANDS.items():
+        sp = sub.add_parser(name, help=command.HELP, description=command.__doc__, parents=[common],
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_arguments(sp)
+        if engine is not None:
+            engine.pm.hook.cohort_dsl_add_options(parser=sp, command=name)
+        sp.set_defaults(run=command.run, command=name)
+    return parser
+
+
+def _report_to_stderr(diagnostics, engine) -> None:
+    from cohort_dsl.builtin.reporters import render_text
+    from cohort_dsl.report import Report
+
+    registry = engine.registry if engine is not None else None
+    render_text(Report(diagnostics, registry), sys.stderr, summary=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""The design: the factor model of a spec (DESIGN §3.4–3.5).
+
+A design is a list of **factors**; each factor is a small relation over one or
+more axes (its rows are tuples of levels). At the start every axis is its own
+factor. Rules act on axis names wherever those now live:
+
+- :meth:`Design.filter` keeps the rows of one factor whose values are in a
+  set, in factor order (subsets);
+- :meth:`Design.join` couples the factors holding the given axes to exactly
+  the rows of a constraint, in constraint order, and within one constraint
+  row the matching rows of the joined factors in factor order (ties, pairs,
+  tuples).
+
+The final rows are the product of the factors in position order (a factor
+sits at the position of its earliest axis), the last varying fastest. The
+count is arithmetic, so it is known before any row exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import product
+from math import prod
+from typing import Callable, Iterable
+
+from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
+from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+
+ROW_LIMIT = "R014"
+OUT_OF_DOMAIN = "R006"
+ARITY = "R010"
+
+
+class Factor:
+    """A relation over ``axes``; ``rows`` are tuples aligned with ``axes``."""
+
+    __slots__ = ("axes", "rows", "position", "rules")
+
+    def __init__(self, axes: tuple, rows: list, position: int, rules: tuple = ()):
+        self.axes = axes
+        self.rows = rows
+        self.position = position
+        self.rules = rules  # labels of the rules that shaped it
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __repr__(self) -> str:
+        return f"Factor({self.axes}, {len(self.rows)} rows)"
+
+
+@dataclass
+class Target:
+    """What a name used in a rule stands for: an axis, or a named rule.
+
+    ``decode(value, location)`` turns a value written for this name into a
+    tuple of levels aligned with ``axes`` (a tie takes one level for all its
+    axes, a tuple a list with one level per axis, a pair ``[left, right]``).
+    ``columns`` are the CSV header names that spell a value of it, and
+    ``from_columns`` turns those cells into the tuple aligned with ``axes``
+    (identity when the columns are the axes).
+    """
+
+    name: str
+    kind: str  # "axis" or the rule kind that defined it
+    axes: tuple
+    decode: Callable[[object, Location], tuple]
+    columns: tuple
+    location: Location | None = None
+    from_columns: Callable[[tuple], tuple] | None = None
+
+    def value_from_columns(self, cells: tuple) -> tuple:
+        return self.from_columns(cells) if self.from_columns else tuple(cells)
+
+    @property
+    def scalar(self) -> bool:
+        return len(self.columns) == 1
+
+    def describe(self) -> str:
+        return f"axis {self.name!r}" if self.kind == "axis" else f"{self.kind} {self.name!r}"
+
+
+@dataclass
+class FunnelStep:
+    label: str
+    rows: int
+    location: Location | None = None
+
+
+@dataclass
+class Design:
+    axis_order: list[str]
+    factors: list[Factor]
+    limits: Limits = DEFAULT_LIMITS
+    targets: dict[str, Target] = field(default_factory=dict)
+    # axis -> level -> where the level was first written (for catalog checks)
+    origins: dict[str, dict[str, Location]] = field(default_factory=dict)
+    # axis -> the levels it started with (declared, or listed by tuples)
+    declared: dict[str, set] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    current_rule: object = None
+
+    @classmethod
+    def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":
+        """One single-axis factor per axis, in the given (axis) order."""
+        order = list(levels)
+        factors = [Factor((axis,), [(v,) for v in values], i) for i, (axis, values) in enumerate(levels.items())]
+        design = cls(order, factors, limits)
+        for axis in order:
+            design.targets[axis] = axis_target(axis)
+        return design
+
+    # -- reading ------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return prod(len(f.rows) for f in self.factors)
+
+    def factor_of(self, axis: str) -> Factor:
+        for factor in self.factors:
+            if axis in factor.axes:
+                return factor
+        raise KeyError(axis)
+
+    def has_axis(self, name: str) -> bool:
+        return name in self.targets and self.targets[name].kind == "axis"
+
+    def domain(self, axis: str) -> list[str]:
+        """The distinct current values of an axis, in factor order."""
+        factor = self.factor_of(axis)
+        i = factor.axes.index(axis)
+        return list(dict.fromkeys(row[i] for row in factor.rows))
+
+    def domain_of(self, axes: tuple) -> set:
+        """The distinct current value tuples of axes that share a factor."""
+        factor = self.factor_of(axes[0])
+        idx = [factor.axes.index(a) for a in axes]
+        return {tuple(row[i] for i in idx) for row in factor.rows}
+
+    def resolve(self, name: str, location: Location | None = None) -> Target:
+        target = self.targets.get(name)
+        if target is None:  # references are checked before rules run
+            raise error("R001", f"unknown axis or rule {name!r}", location, did_you_mean(name, self.targets))
+        return target
+
+    # -- rules use these ----------------------------------------------------
+    def define(self, name: str, kind: str, axes: tuple, decode, columns: tuple, location: Location | None = None,
+               from_columns=None) -> Target:
+        """Make ``name`` available to later rules."""
+        target = Target(name, kind, tuple(axes), decode, tuple(columns), location, from_columns)
+        self.targets[name] = target
+        return target
+
+    def note_origin(self, axis: str, value: str, location: Location) -> None:
+        self.origins.setdefault(axis, {}).setdefault(value, location)
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        """Record a non-fatal finding (a warning, usually)."""
+        self.diagnostics.append(diagnostic)
+
+    def check_in_domain(self, target: Target, value: tuple, location: Location, shown=None) -> None:
+        """Raise R006 unless ``value`` (decoded for ``target``) is current."""
+        if value in self.domain_of(target.axes):
+            return
+        if target.scalar and target.kind == "axis":
+            levels = self.domain(target.axes[0])
+            raise error(OUT_OF_DOMAIN, f"{value[0]!r} is not a level of axis {target.name!r} ({_preview(levels)})",
+                        location, did_you_mean(value[0], levels))
+        if target.scalar:
+            levels = self.domain(target.axes[0])
+            raise error(OUT_OF_DOMAIN, f"{value[0]!r} is not a value of {target.describe()} ({_preview(levels)})",
+                        location, did_you_mean(value[0], levels))
+        shown = shown if shown is not None else list(value)
+        raise error(OUT_OF_DOMAIN, f"{shown!r} is not a combination of {target.describe()} (axes {', '.join(target.axes)})",
+                    location, "a value for a tuple or pair side lists one level per axis, as in its items")
+
+    def filter(self, axes: tuple, keep: set) -> int:
+        """Keep the rows of the factor holding ``axes`` whose values on them
+        are in ``keep`` (a set of tuples). Returns the number removed."""
+        factor = self.factor_of(axes[0])
+        if any(a not in factor.axes for a in axes):
+            raise ValueError("filter axes must share a factor; join them first")
+        idx = [factor.axes.index(a) for a in axes]
+        before = len(factor.rows)
+        if len(idx) == 1:
+            i = idx[0]
+            values = {k[0] for k in keep}
+            factor.rows = [row for row in factor.rows if row[i] in values]
+        else:
+            factor.rows = [row for row in factor.rows if tuple(row[i] for i in idx) in keep]
+        factor.rules = factor.rules + (self._label(),)
+        return before - len(factor.rows)
+
+    def join(self, axes: tuple, constraint: Iterable[tuple]) -> Factor:
+        """Couple the factors holding ``axes`` to exactly the ``constraint``
+        rows (tuples aligned with ``axes``, already deduplicated)."""
+        axes = tuple(axes)
+        constraint = list(constraint)
+        touched: list[Factor] = []
+        for axis in axes:
+            factor = self.factor_of(axis)
+            if not any(f is factor for f in touched):
+                touched.append(factor)
+        touched.sort(key=lambda f: f.position)
+        plans = []
+        for factor in touched:
+            f_idx = [factor.axes.index(a) for a in axes if a in factor.axes]
+            c_idx = [axes.index(a) for a in axes if a in factor.axes]
+            index: dict[tuple, list] = {}
+            for row in factor.rows:
+                index.setdefault(tuple(row[i] for i in f_idx), []).append(row)
+            plans.append((c_idx, index))
+        # Count before building: a join may not create more rows than allowed.
+        total = 0
+        for row in constraint:
+            n = 1
+            for c_idx, index in plans:
+                n *= len(index.get(tuple(row[i] for i in c_idx), ()))
+                if not n:
+                    break
+            total += n
+        if total > self.limits.max_rows:
+            rule = self.current_rule
+            raise error(ROW_LIMIT, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
+                        getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
+        rows: list[tuple] = []
+        empty: list = []
+        for row in constraint:
+            matches = [index.get(tuple(row[i] for i in c_idx), empty) for c_idx, index in plans]
+            if len(matches) == 1:
+                rows.extend(matches[0])
+            else:
+                rows.extend(sum(combo, ()) for combo in product(*matches))
+        new_axes = sum((f.axes for f in touched), ())
+        rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
+        merged = Factor(new_axes, rows, touched[0].position, rules)
+        keep = [f for f in self.factors if not any(f is t for t in touched)]
+        keep.append(merged)
+        keep.sort(key=lambda f: f.position)
+        self.factors = keep
+        return merged
+
+    def _label(self) -> str:
+        rule = self.current_rule
+        return rule.label if rule is not None else "(rule)"
+
+
+def axis_target(axis: str) -> Target:
+    def decode(value, location, _axis=axis):
+        from cohort_dsl.levels import as_level
+
+        if isinstance(value, list):
+            raise error(ARITY, f"axis {_axis!r} takes a single level here, not a list", location)
+        return (as_level(value, location),)
+
+    return Target(axis, "axis", (axis,), decode, (axis,))
+
+
+def _preview(values: list, limit: int = 6) -> str:
+    shown = ", ".join(values[:limit])
+    more = len(values) - limit
+    return f"levels: {shown}" + (f", … {more} more" if more > 0 else "")
+
+
+__all__ = ["Design", "Factor", "Target", "FunnelStep", "SpecError"]

@@ -1,0 +1,110 @@
+"""Diagnostics: what every stage reports, as plain data.
+
+A :class:`Diagnostic` is a located message with a stable code. Stages that
+cannot go on raise :class:`SpecError` carrying the diagnostics that stopped
+them; the CLI turns those into reports and exit codes, so exceptions never
+cross the CLI boundary.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+ERROR = "error"
+WARNING = "warning"
+SEVERITIES = (ERROR, WARNING)
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written: a file, and a 1-based line and column.
+
+    ``line``/``col`` are None when unknown (a spec given as an in-memory
+    mapping, or a whole-file problem such as an unreadable file).
+    """
+
+    path: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        parts = [display_path(self.path) if self.path else "<spec>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.col is not None:
+                parts.append(str(self.col))
+        return ":".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding. ``severity`` is filled from the code's registered default
+    when the lint gate reports it (a stage may set it directly)."""
+
+    code: str
+    message: str
+    location: Location = field(default_factory=Location)
+    severity: str = ERROR
+    hint: str | None = None
+    # The plugin whose rule produced it, when not the core.
+    plugin: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+    def with_severity(self, severity: str) -> "Diagnostic":
+        return replace(self, severity=severity)
+
+    def sort_key(self) -> tuple:
+        loc = self.location
+        return (loc.path or "", loc.line or 0, loc.col or 0, self.code, self.message)
+
+    def render(self) -> str:
+        """``path:line:col: CODE message`` plus an indented hint line."""
+        text = f"{self.location}: {self.code} {self.message}"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class SpecError(Exception):
+    """A stage stopped on bad input. Carries one or more diagnostics."""
+
+    def __init__(self, diagnostics: "Diagnostic | list[Diagnostic]"):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        super().__init__("\n".join(d.render() for d in self.diagnostics))
+
+
+class UsageError(Exception):
+    """Bad command-line use or configuration: exit code 2."""
+
+
+def error(code: str, message: str, location: Location | None = None, hint: str | None = None) -> SpecError:
+    """Shorthand for the common ``raise error(...)``."""
+    return SpecError(Diagnostic(code, message, location or Location(), ERROR, hint))
+
+
+def display_path(path: str) -> str:
+    """A path as users want to read it: relative to the working directory
+    when it lies below it, unchanged otherwise."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def did_you_mean(word: str, candidates) -> str | None:
+    """A "did you mean …" hint for a misspelt name, or None."""
+    import difflib
+
+    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    if not matches:
+        return None
+    return "did you mean " + " or ".join(repr(m) for m in matches) + "?"

@@ -1,0 +1,257 @@
+"""A YAML document with the line and column of every node.
+
+PyYAML's ``safe_load`` drops positions and keeps the last of two duplicate
+keys. Here the document is *composed* (with libyaml when present) and then
+turned into plain data by a walk that records where each value and key was
+written, reports duplicate keys (``1`` and ``"1"`` count as the same key),
+and refuses alias bombs before expanding anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
+from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+
+YAML_SYNTAX = "Y001"
+DUPLICATE_KEY = "Y002"
+YAML_LIMIT = "Y004"
+YAML_FEATURE = "Y005"
+
+Path = tuple  # a JSON path: keys (str) and indices (int)
+
+_TAG = "tag:yaml.org,2002:"
+
+
+@dataclass
+class Document:
+    """Plain data (dict/list/str/int/float/bool/None) plus where each part
+    was written. ``path`` is the file it came from (None in memory)."""
+
+    data: Any
+    path: str | None = None
+    value_positions: dict = field(default_factory=dict)
+    key_positions: dict = field(default_factory=dict)
+    # Source text of scalars that YAML typed as something other than a
+    # string (so a hint can quote what the author actually wrote).
+    raw_scalars: dict = field(default_factory=dict)
+    diagnostics: list = field(default_factory=list)
+
+    def loc(self, path: Path = ()) -> Location:
+        """Where the value at ``path`` was written (or its nearest parent)."""
+        return self._find(self.value_positions, tuple(path))
+
+    def key_loc(self, path: Path) -> Location:
+        """Where the key of the mapping entry at ``path`` was written."""
+        pos = self.key_positions.get(tuple(path))
+        if pos is not None:
+            return Location(self.path, *pos)
+        return self.loc(path)
+
+    def raw(self, path: Path) -> str | None:
+        return self.raw_scalars.get(tuple(path))
+
+    def _find(self, table: dict, path: tuple) -> Location:
+        while True:
+            pos = table.get(path)
+            if pos is not None:
+                return Location(self.path, *pos)
+            if not path:
+                return Location(self.path)
+            path = path[:-1]
+
+
+def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAULT_LIMITS) -> Document:
+    """Parse YAML text into a :class:`Document`; raise :class:`SpecError` on
+    syntax errors and exceeded limits. Duplicate keys are collected in
+    ``Document.diagnostics`` (the first value is kept)."""
+    import yaml
+
+    if isinstance(text, bytes):
+        text = decode_utf8(text, path)
+    if len(text) > limits.max_document_bytes:
+        raise error(
+            YAML_LIMIT,
+            f"document is {len(text):,} characters, above the limit of {limits.max_document_bytes:,}",
+            Location(path),
+            hint="raise limits.max-document-bytes in the config if this is intended",
+        )
+    loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+    try:
+        root = yaml.compose(text, Loader=loader_cls)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, path, text) from None
+    except yaml.YAMLError as exc:  # unmarked: e.g. a reader error
+        raise error(YAML_SYNTAX, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
+    except RecursionError:
+        raise error(YAML_LIMIT, "document is nested too deeply", Location(path, 1, 1)) from None
+    doc = Document(None, path)
+    if root is None:
+        return doc
+    _check_size(root, path, limits)
+    doc.data = _Builder(doc, limits).build(root, (), 0)
+    return doc
+
+
+def decode_utf8(raw: bytes, path: str | None) -> str:
+    """Decode UTF-8 (a BOM is allowed); a bad byte is reported at its line."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(
+            YAML_SYNTAX,
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+            Location(path, line, col),
+            hint="save the file as UTF-8",
+        ) from None
+
+
+def _syntax_error(exc, path: str | None, text: str) -> SpecError:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    problem = (exc.problem or exc.context or "invalid YAML").strip()
+    message = f"invalid YAML: {problem}"
+    if exc.context and exc.problem:
+        message = f"invalid YAML: {problem} ({exc.context.strip()})"
+    hint = None
+    if "\t" in problem or "'\\t'" in problem:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    elif "expected a single document" in (exc.context or "") or "but found another document" in problem:
+        message = "invalid YAML: expected one document, found several (a second '---')"
+    elif mark is not None and 0 <= mark.line < len(text.splitlines()) and "\t" in text.splitlines()[mark.line]:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    return error(YAML_SYNTAX, message, Location(path, line, col), hint)
+
+
+def _check_size(root, path: str | None, limits: Limits) -> None:
+    """Count nodes after alias expansion without expanding anything (sizes
+    are memoised per node), so an alias bomb is refused in microseconds."""
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node, depth: int) -> int:
+        key = id(node)
+        known = sizes.get(key)
+        if known is not None:
+            return known
+        if depth > limits.max_yaml_depth:
+            mark = node.start_mark
+            raise error(
+                YAML_LIMIT,
+                f"document is nested more than {limits.max_yaml_depth} levels deep",
+                Location(path, mark.line + 1, mark.column + 1),
+            )
+        if key in in_progress:
+            mark = node.start_mark
+            raise error(YAML_FEATURE, "recursive alias: a node contains itself",
+                        Location(path, mark.line + 1, mark.column + 1))
+        in_progress.add(key)
+        total = 1
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):  # mapping entry (key node, value node)
+                    total += size(item[0], depth + 1) + size(item[1], depth + 1)
+                else:
+                    total += size(item, depth + 1)
+                if total > limits.max_yaml_nodes:
+                    break
+        in_progress.discard(key)
+        sizes[key] = total
+        return total
+
+    total = size(root, 0)
+    if total > limits.max_yaml_nodes:
+        raise error(
+            YAML_LIMIT,
+            f"document expands to more than {limits.max_yaml_nodes:,} nodes"
+            " (anchors and aliases are expanded)",
+            Location(path, root.start_mark.line + 1, root.start_mark.column + 1),
+            hint="an alias bomb, or a spec that should move its levels into @file: includes",
+        )
+
+
+class _Builder:
+    """Walks composed nodes into plain data, recording positions."""
+
+    def __init__(self, doc: Document, limits: Limits):
+        import yaml.constructor
+
+        self.doc = doc
+        self.limits = limits
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def _pos(self, node) -> tuple[int, int]:
+        mark = node.start_mark
+        return (mark.line + 1, mark.column + 1)
+
+    def build(self, node, path: tuple, depth: int):
+        import yaml
+
+        self.doc.value_positions[path] = self._pos(node)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            self._expect_tag(node, "seq")
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
+        self._expect_tag(node, "map")
+        return self._mapping(node, path, depth)
+
+    def _mapping(self, node, path: tuple, depth: int) -> dict:
+        import yaml
+
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                raise error(YAML_FEATURE, "merge keys ('<<') are not supported; write the entries out",
+                            Location(self.doc.path, *self._pos(key_node)))
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise error(YAML_FEATURE, "mapping keys must be plain names, not lists or mappings",
+                            Location(self.doc.path, *self._pos(key_node)))
+            # Keys are names: keep the text as written (`yes:` is the key
+            # "yes", and `1` and "1" are the same key).
+            key = key_node.value
+            if key in out:
+                first = self.doc.key_positions[path + (key,)]
+                self.doc.diagnostics.append(Diagnostic(
+                    DUPLICATE_KEY,
+                    f"duplicate key {key!r}: it is already defined at line {first[0]}",
+                    Location(self.doc.path, *self._pos(key_node)),
+                    ERROR,
+                    "YAML would silently keep only one of them; merge or rename the entries",
+                ))
+                continue
+            self.doc.key_positions[path + (key,)] = self._pos(key_node)
+            out[key] = self.build(value_node, path + (key,), depth + 1)
+        return out
+
+    def _expect_tag(self, node, kind: str) -> None:
+        if node.tag != _TAG + kind:
+            raise error(YAML_FEATURE, f"unsupported YAML tag {node.tag!r}",
+                        Location(self.doc.path, *self._pos(node)))
+
+    def _scalar(self, node, path: tuple):
+        tag = node.tag
+        c = self.constructor
+        if tag == _TAG + "str":
+            return node.value
+        if tag == _TAG + "int":
+            value = c.construct_yaml_int(node)
+        elif tag == _TAG + "bool":
+            value = c.construct_yaml_bool(node)
+        elif tag == _TAG + "null":
+            value = None
+        elif tag == _TAG + "float":
+            value = c.construct_yaml_float(node)
+        elif tag == _TAG + "timestamp":
+            # An unquoted date is a name here (`2024-05-01` as a level).
+            return node.value
+        else:
+            raise error(YAML_FEATURE, f"unsupported YAML tag {tag!r}",
+                        Location(self.doc.path, *self._pos(node)))
+        self.doc.raw_scalars[path] = node.value
+        return value

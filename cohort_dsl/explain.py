@@ -1,0 +1,34 @@
+"""``explain``: what a spec expands to, without generating rows."""
+
+from __future__ import annotations
+
+from cohort_dsl.diagnostics import display_path
+
+
+def render_text(compiled, out) -> None:
+    info = compiled.explain()
+    config = compiled.spec.bundle.config_path
+    if config is not None:
+        out.write(f"spec: {display_path(str(config))}\n")
+    out.write(f"rows: {info['rows']:,}\n")
+    out.write(f"columns: {', '.join(info['columns'])}\n")
+    if info["seed"] is not None:
+        out.write(f"seed: {info['seed']}\n")
+    out.write("\nfunnel (rows after each rule, in document order)\n")
+    width = max(len(step["step"]) for step in info["funnel"])
+    previous = None
+    for step in info["funnel"]:
+        line = f"  {step['step']:<{width}}  {step['rows']:>12,}"
+        if previous is not None:
+            change = step["rows"] - previous
+            line += f"  {change:+,}" if change else "  (removes nothing)"
+        if step.get("line"):
+            line += f"   line {step['line']}"
+        out.write(line + "\n")
+        previous = step["rows"]
+    out.write("\nfactors (rows = their product; the last varies fastest)\n")
+    labels = [", ".join(f["axes"]) for f in info["factors"]]
+    width = max(len(label) for label in labels)
+    for number, (factor, label) in enumerate(zip(info["factors"], labels), start=1):
+        rules = f"   by {', '.join(factor['rules'])}" if factor["rules"] else ""
+        out.write(f"  {number:>2}. {label:<{width}}  {factor['rows']:>10,}{rules}\n")

@@ -1,0 +1,246 @@
+"""``@file:`` includes: resolved inside the bundle, read into located rows.
+
+Formats (by extension):
+
+- ``.csv``: UTF-8 (BOM allowed), header row required, CRLF fine, blank lines
+  skipped, cells stripped; an empty cell or a short/long row is an error at
+  ``file:row``. Columns are matched by header name.
+- ``.txt``: one value per line, blank lines skipped.
+- ``.yaml``/``.yml``/``.json``: a list (of values, or of rows for relations).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
+from cohort_dsl.levels import as_level
+from cohort_dsl.limits import Limits
+
+PREFIX = "@file:"
+
+INCLUDE_MISSING = "I001"
+INCLUDE_ESCAPE = "I002"
+INCLUDE_FORMAT = "I003"
+INCLUDE_EMPTY_CELL = "I004"
+INCLUDE_TOO_LARGE = "I005"
+INCLUDE_COLUMNS = "I006"
+
+SUFFIXES = (".csv", ".txt", ".yaml", ".yml", ".json")
+
+
+def is_include(value) -> bool:
+    return isinstance(value, str) and value.startswith(PREFIX)
+
+
+@dataclass
+class Include:
+    """The rows of one included file, each with the place it was written.
+
+    CSV rows are tuples of strings matched by ``header``; rows of a list file
+    (txt/yaml/json) are its items as read (``header`` is None).
+    """
+
+    path: str
+    header: tuple[str, ...] | None
+    rows: list
+    locations: list[Location]
+    header_line: int = 1
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.path)
+
+    def header_location(self) -> Location:
+        return Location(self.path, self.header_line)
+
+    def levels(self, axis: str | None) -> list[tuple[str, Location]]:
+        """The include as a list of levels. A CSV must have one column, or a
+        column named after ``axis``."""
+        if self.header is None:
+            return [(as_level(v, loc), loc) for v, loc in zip(self.rows, self.locations)]
+        if len(self.header) == 1:
+            index = 0
+        elif axis in self.header:
+            index = self.header.index(axis)
+        else:
+            target = f"a column named {axis!r}" if axis else "one column"
+            raise error(
+                INCLUDE_COLUMNS,
+                f"{self.name} has {len(self.header)} columns ({', '.join(self.header)}); expected one column or {target}",
+                self.header_location(),
+                hint=did_you_mean(axis, self.header) if axis else None,
+            )
+        return [(row[index], loc) for row, loc in zip(self.rows, self.locations)]
+
+    def select(self, columns: list[str], what: str) -> list[tuple[tuple, Location]]:
+        """CSV rows projected onto ``columns`` (matched by header name, in any
+        order). Every column must be present and no other column may be."""
+        assert self.header is not None
+        header = self.header
+        missing = [c for c in columns if c not in header]
+        extra = [c for c in header if c not in columns]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing column" + ("s " if len(missing) > 1 else " ") + ", ".join(repr(c) for c in missing))
+            if extra:
+                parts.append("unexpected column" + ("s " if len(extra) > 1 else " ") + ", ".join(repr(c) for c in extra))
+            hint = f"the header must name {what}: {', '.join(columns)}"
+            if missing and extra:
+                close = did_you_mean(missing[0], extra)
+                hint = close + " " + hint if close else hint
+            raise error(INCLUDE_COLUMNS, f"{self.name}: {'; '.join(parts)}", self.header_location(), hint)
+        order = [header.index(c) for c in columns]
+        return [(tuple(row[i] for i in order), loc) for row, loc in zip(self.rows, self.locations)]
+
+
+def resolve(ref: str, bundle_dir: Path, at: Location) -> Path:
+    """The file an ``@file:`` reference names, confined to the bundle."""
+    rel = ref[len(PREFIX):].strip()
+    if not rel:
+        raise error(INCLUDE_MISSING, "empty @file: reference", at, hint="write @file:items/name.csv")
+    if os.path.isabs(rel) or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        raise error(INCLUDE_ESCAPE, f"include {rel!r} is an absolute path", at,
+                    hint="includes are relative to the spec folder; copy the file into it")
+    parts = rel.replace("\\", "/").split("/")
+    if ".." in parts:
+        raise error(INCLUDE_ESCAPE, f"include {rel!r} leaves the spec folder ('..')", at,
+                    hint="a spec bundle must be self-contained; copy the file into the spec folder")
+    target = bundle_dir / rel
+    try:
+        real = target.resolve(strict=False)
+        root = bundle_dir.resolve()
+    except (OSError, RuntimeError) as exc:  # symlink loops
+        raise error(INCLUDE_MISSING, f"include {rel!r} cannot be resolved: {exc}", at) from None
+    if real != root and root not in real.parents:
+        raise error(INCLUDE_ESCAPE, f"include {rel!r} resolves outside the spec folder (a symlink)", at,
+                    hint="a spec bundle must be self-contained; copy the file instead of linking it")
+    if not target.exists():
+        siblings = []
+        if target.parent.is_dir():
+            siblings = [p.name for p in target.parent.iterdir()]
+        raise error(INCLUDE_MISSING, f"include {rel!r} not found", at, hint=did_you_mean(target.name, siblings))
+    if target.is_dir():
+        raise error(INCLUDE_MISSING, f"include {rel!r} is a directory, not a file", at)
+    if target.suffix.lower() not in SUFFIXES:
+        raise error(INCLUDE_FORMAT, f"include {rel!r} has an unsupported extension", at,
+                    hint="use .csv, .txt, .yaml, .yml or .json")
+    return target
+
+
+def read(path: Path, at: Location, limits: Limits) -> Include:
+    """Read an include (already resolved) into rows with locations."""
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_include_bytes:
+            raise error(INCLUDE_TOO_LARGE,
+                        f"include {path.name} is {size:,} bytes, above the limit of {limits.max_include_bytes:,}",
+                        at, hint="raise limits.max-include-bytes in the config if this is intended")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise error(INCLUDE_MISSING, f"include {path.name} cannot be read: {exc.strerror}", at) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise error(INCLUDE_FORMAT, f"{path.name} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+                    Location(shown, line), hint="save the file as UTF-8") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        include = _read_csv(text, shown)
+    elif suffix == ".txt":
+        include = _read_txt(text, shown)
+    else:
+        include = _read_list_document(text, shown, suffix, limits)
+    if len(include.rows) > limits.max_levels:
+        raise error(INCLUDE_TOO_LARGE,
+                    f"include {path.name} has {len(include.rows):,} rows, above the limit of {limits.max_levels:,}",
+                    at, hint="raise limits.max-levels in the config if this is intended")
+    if not include.rows:
+        raise error(INCLUDE_FORMAT, f"include {path.name} has no rows", Location(shown, 1), hint="an include must list at least one value")
+    return include
+
+
+def _read_csv(text: str, path: str) -> Include:
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = None
+    header_line = 1
+    rows: list[tuple[str, ...]] = []
+    locations: list[Location] = []
+    try:
+        for record in reader:
+            line = reader.line_num
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank line
+            cells = tuple(cell.strip() for cell in record)
+            if header is None:
+                header, header_line = cells, line
+                for index, name in enumerate(cells):
+                    if not name:
+                        raise error(INCLUDE_FORMAT, f"header column {index + 1} has no name", Location(path, line),
+                                    hint="every CSV include needs a header row naming its columns")
+                    if name in cells[:index]:
+                        raise error(INCLUDE_FORMAT, f"duplicate column name {name!r} in the header", Location(path, line))
+                continue
+            if len(cells) != len(header):
+                raise error(INCLUDE_FORMAT,
+                            f"row has {len(cells)} field{'s' if len(cells) != 1 else ''}, the header has {len(header)}",
+                            Location(path, line),
+                            hint="quote values that contain commas" if len(cells) > len(header) else None)
+            for name, cell in zip(header, cells):
+                if not cell:
+                    raise error(INCLUDE_EMPTY_CELL, f"empty cell in column {name!r}", Location(path, line))
+            rows.append(cells)
+            locations.append(Location(path, line))
+    except csv.Error as exc:
+        raise error(INCLUDE_FORMAT, f"malformed CSV: {exc}", Location(path, reader.line_num or 1)) from None
+    if header is None:
+        raise error(INCLUDE_FORMAT, "CSV include is empty (it needs a header row)", Location(path, 1))
+    return Include(path, header, rows, locations, header_line)
+
+
+def _read_txt(text: str, path: str) -> Include:
+    rows, locations = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        value = line.strip()
+        if value:
+            rows.append(value)
+            locations.append(Location(path, number))
+    return Include(path, None, rows, locations)
+
+
+def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> Include:
+    from cohort_dsl.document import load_yaml
+
+    if suffix == ".json":
+        import json
+
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise error(INCLUDE_FORMAT, f"invalid JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)) from None
+        except RecursionError:
+            raise error(INCLUDE_FORMAT, "JSON is nested too deeply", Location(path, 1)) from None
+    try:
+        doc = load_yaml(text, path, limits)  # JSON is YAML: one reader gives positions for both
+    except SpecError as exc:
+        raise SpecError([_as_include_error(d) for d in exc.diagnostics]) from None
+    if doc.diagnostics:
+        raise SpecError(doc.diagnostics)
+    if not isinstance(doc.data, list):
+        kind = "nothing" if doc.data is None else type(doc.data).__name__.replace("dict", "a mapping").replace("str", "a string")
+        raise error(INCLUDE_FORMAT, f"{os.path.basename(path)} must hold a list, found {kind}", doc.loc(()))
+    return Include(path, None, list(doc.data), [doc.loc((i,)) for i in range(len(doc.data))])
+
+
+def _as_include_error(diagnostic):
+    from dataclasses import replace
+
+    return replace(diagnostic, code=INCLUDE_FORMAT) if diagnostic.code == "Y001" else diagnostic

@@ -1,0 +1,280 @@
+"""The spec: a bundle validated against the schema and parsed into axes and
+rules (load → **validate → parse** → expand → check → emit).
+
+Rule kinds parse their own sections (see :class:`Section`); the core checks
+what no single rule can: duplicate names, unknown names and references to
+rules that come later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cohort_dsl.bundle import Bundle
+from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
+from cohort_dsl.includes import Include, is_include
+from cohort_dsl.levels import as_level
+from cohort_dsl.registry import PLUGIN_ERROR, Rule
+
+UNKNOWN_NAME = "R001"
+FORWARD_REFERENCE = "R002"
+DUPLICATE_LEVEL = "R008"
+EMPTY_AXIS = "R009"
+DUPLICATE_NAME = "R011"
+UNKNOWN_FIELD = "R013"
+SPEC_LIMIT = "R015"
+
+
+@dataclass
+class Entry:
+    """One ``name: value`` entry of a rules section."""
+
+    section: "Section"
+    name: str
+    value: object
+
+    @property
+    def path(self) -> tuple:
+        return self.section.path + (self.name,)
+
+    @property
+    def location(self) -> Location:
+        """Where the entry's name was written."""
+        return self.section.bundle.document.key_loc(self.path)
+
+    def loc(self, *sub) -> Location:
+        """Where the value at ``sub`` (keys/indices below the entry) was written."""
+        return self.section.bundle.document.loc(self.path + sub)
+
+    def raw(self, *sub) -> str | None:
+        return self.section.bundle.document.raw(self.path + sub)
+
+    def include(self, *sub) -> Include:
+        """The file an ``@file:`` value at ``sub`` names."""
+        value = self.get(*sub)
+        return self.section.bundle.include(value, self.loc(*sub))
+
+    def get(self, *sub):
+        value = self.value
+        for key in sub:
+            value = value[key]
+        return value
+
+    def levels(self, *sub, axis: str | None = None) -> list[tuple[str, Location]]:
+        """An inline list of levels or an ``@file:`` include, as located levels."""
+        return read_levels(self.section.bundle, self.path + sub, axis)
+
+
+@dataclass
+class Section:
+    """A ``rules:`` section as its rule kind's ``parse`` sees it: already
+    valid against the kind's schema fragment."""
+
+    name: str
+    value: dict
+    bundle: Bundle
+    diagnostics: list = field(default_factory=list)
+
+    @property
+    def path(self) -> tuple:
+        return ("rules", self.name)
+
+    def report(self, diagnostic: Diagnostic) -> None:
+        """Record a non-fatal finding made while parsing (a warning)."""
+        self.diagnostics.append(diagnostic)
+
+    @property
+    def location(self) -> Location:
+        return self.bundle.document.key_loc(self.path)
+
+    def entries(self):
+        for name, value in self.value.items():
+            yield Entry(self, name, value)
+
+
+@dataclass
+class AxisDecl:
+    name: str
+    levels: list[str] | None
+    location: Location
+    origins: dict[str, Location] = field(default_factory=dict)
+
+
+@dataclass
+class Spec:
+    bundle: Bundle
+    axes: list[AxisDecl]
+    rules: list[Rule]
+    field_order: list[tuple[str, Location]]
+    seed: int | None
+    layout: str | None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def axis(self, name: str) -> AxisDecl | None:
+        for decl in self.axes:
+            if decl.name == name:
+                return decl
+        return None
+
+
+def read_levels(bundle: Bundle, path: tuple, axis: str | None) -> list[tuple[str, Location]]:
+    document = bundle.document
+    value = document.data
+    for key in path:
+        value = value[key]
+    if is_include(value):
+        return bundle.include(value, document.loc(path)).levels(axis)
+    return [(as_level(v, document.loc(path + (i,)), document.raw(path + (i,))), document.loc(path + (i,)))
+            for i, v in enumerate(value)]
+
+
+def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[list, dict]:
+    """Drop repeated values (first occurrence kept), reporting each repeat.
+    Returns the values in order and where each was first written."""
+    origins: dict = {}
+    for value, loc in located:
+        if value in origins:
+            first = origins[value]
+            shown = list(value) if isinstance(value, tuple) else value
+            report(Diagnostic(DUPLICATE_LEVEL, f"{shown!r} is listed twice in {what}; the repeat is ignored", loc, WARNING,
+                              f"first listed at {first}" if first.line else None))
+            continue
+        origins[value] = loc
+    return list(origins), origins
+
+
+def parse_spec(bundle: Bundle, registry) -> Spec:
+    """Validate and parse; raise :class:`SpecError` with every error found."""
+    from cohort_dsl.schema import validate
+
+    document = bundle.document
+    problems = list(document.diagnostics) + validate(document, registry)
+    if problems:
+        raise SpecError(problems)
+    data = document.data
+    warnings: list[Diagnostic] = []
+    errors: list[Diagnostic] = []
+
+    axes: list[AxisDecl] = []
+    for name, value in data["axes"].items():
+        location = document.key_loc(("axes", name))
+        if value is None:
+            axes.append(AxisDecl(name, None, location))
+            continue
+        try:
+            located = read_levels(bundle, ("axes", name), name)
+        except SpecError as exc:
+            errors.extend(exc.diagnostics)
+            continue
+        _check_count(len(located), bundle.limits.max_levels, f"axis {name!r}", location)
+        levels, origins = dedupe(located, f"axis {name!r}", warnings.append)
+        axes.append(AxisDecl(name, levels, location, origins))
+
+    rules: list[Rule] = []
+    for section_name, section_value in (data.get("rules") or {}).items():
+        kind = registry.rule_kinds[section_name]
+        section = Section(section_name, section_value, bundle)
+        try:
+            for rule in kind.parse(section):
+                rule.plugin = rule.plugin or kind.plugin
+                rules.append(rule)
+        except SpecError as exc:
+            errors.extend(exc.diagnostics)
+        except Exception as exc:  # a plugin bug must not crash the run
+            errors.append(plugin_crash(kind.plugin, f"parsing rules.{section_name}", exc, section.location))
+        warnings.extend(section.diagnostics)
+    _check_count(len(rules), bundle.limits.max_rules, "the spec's rules", document.key_loc(("rules",)))
+
+    if not errors:
+        errors.extend(_check_names(axes, rules))
+    output = data.get("output") or {}
+    field_order = [(name, document.loc(("output", "field_order", i))) for i, name in enumerate(output.get("field_order", []))]
+    if errors:
+        raise SpecError(warnings + errors)
+    return Spec(bundle, axes, rules, field_order, output.get("seed"), output.get("layout"), warnings)
+
+
+def _check_count(count: int, limit: int, what: str, location: Location) -> None:
+    if count > limit:
+        name = "max-rules" if "rules" in what else "max-levels"
+        raise error(SPEC_LIMIT, f"{what} has {count:,} entries, above the limit of {limit:,}", location,
+                    f"raise limits.{name} in the config if this is intended")
+
+
+def plugin_crash(plugin, doing: str, exc: Exception, location: Location | None) -> Diagnostic:
+    """A plugin's exception, turned into a diagnostic that names it."""
+    return Diagnostic(PLUGIN_ERROR, f"plugin {plugin} crashed while {doing}: {type(exc).__name__}: {exc}",
+                      location or Location(), ERROR, "this is a bug in the plugin; report it to its authors",
+                      plugin=getattr(plugin, "name", None))
+
+
+def axis_names(axes: list[AxisDecl], rules: list[Rule]) -> list[str]:
+    """Declared axes in order, then axes that only rules introduce, in
+    first-seen order."""
+    names = [a.name for a in axes]
+    for rule in rules:
+        for axis in rule.introduces:
+            if axis not in names:
+                names.append(axis)
+    return names
+
+
+def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    known_axes = set(axis_names(axes, rules))
+    named: dict[str, tuple[int, Rule]] = {}
+    for index, rule in enumerate(rules):
+        if not rule.named:
+            continue
+        if rule.name in named:
+            first = named[rule.name][1]
+            out.append(Diagnostic(DUPLICATE_NAME, f"rule name {rule.name!r} is already used by {first.label} (line {first.location.line})",
+                                  rule.location, ERROR, "rule names must be unique across sections"))
+        elif rule.name in known_axes:
+            out.append(Diagnostic(DUPLICATE_NAME, f"{rule.label}: {rule.name!r} is also an axis name", rule.location, ERROR,
+                                  "rename the rule: a name used in rules must mean one thing"))
+        else:
+            named[rule.name] = (index, rule)
+    for index, rule in enumerate(rules):
+        for ref in rule.references:
+            if ref.name in known_axes:
+                continue
+            if ref.name in named:
+                where, other = named[ref.name]
+                if ref.expects == "axis":
+                    out.append(Diagnostic(UNKNOWN_NAME, f"{rule.label}: {ref.name!r} is {other.label}, but an axis is expected here",
+                                          ref.location, ERROR))
+                elif where == index:
+                    out.append(Diagnostic(FORWARD_REFERENCE, f"{rule.label} refers to itself", ref.location, ERROR))
+                elif where > index:
+                    out.append(Diagnostic(
+                        FORWARD_REFERENCE,
+                        f"{rule.label} uses {other.label}, which is defined later (line {other.location.line})",
+                        ref.location, ERROR,
+                        f"rules run in document order: move {rule.label} below {other.label}",
+                    ))
+                continue
+            candidates = sorted(known_axes) + ([] if ref.expects == "axis" else list(named))
+            what = "axis" if ref.expects == "axis" else "axis or rule"
+            out.append(Diagnostic(UNKNOWN_NAME, f"{rule.label}: unknown {what} {ref.name!r}", ref.location, ERROR,
+                                  did_you_mean(ref.name, candidates) or _list_hint(candidates)))
+    return out
+
+
+def _list_hint(candidates: list[str]) -> str | None:
+    if not candidates:
+        return None
+    shown = ", ".join(candidates[:8]) + (", …" if len(candidates) > 8 else "")
+    return f"known names: {shown}"
+
+
+def check_field_order(spec: Spec, columns: list[str]) -> list[str]:
+    """Columns: ``output.field_order`` first, then the other axes in order."""
+    known = set(columns)
+    first = []
+    for name, loc in spec.field_order:
+        if name not in known:
+            raise error(UNKNOWN_FIELD, f"output.field_order names {name!r}, which is not an axis", loc,
+                        did_you_mean(name, columns) or _list_hint(columns))
+        first.append(name)
+    return first + [c for c in columns if c not in set(first)]
