@@ -166,8 +166,10 @@ def _diagnose(err, document: Document) -> list[Diagnostic]:
         name_path = path + (bad,) if isinstance(bad, str) else path
         return [at(f"{bad!r} is not a valid name: use letters, digits, '_', '-' and '.'",
                    loc=document.key_loc(name_path))]
-    # A value of the wrong shape altogether: the oneOf/anyOf's own message.
-    if top is not err and tuple(top.absolute_path) == path and top.schema.get("x-message"):
+    # A value of the wrong shape altogether (no alternative even has its
+    # type): the oneOf/anyOf's own message.
+    wrong_shape = err is top or (tuple(top.absolute_path) == path and err.validator in ("type", "pattern", "enum"))
+    if wrong_shape and top.schema.get("x-message"):
         message = _format(top.schema["x-message"], key, value)
     elif err.validator == "type" and _is_yaml_trap(_as_list(err.validator_value), value):
         is_level = set(_as_list(err.validator_value)) == {"string", "integer"}
