@@ -12,13 +12,29 @@ import tempfile
 from pathlib import Path
 
 TEMP_PREFIX = ".cohort-dsl-tmp-"
+_umask: int | None = None
+
+
+def temp_beside(path: Path) -> tuple[int, str]:
+    """A new temporary file in ``path``'s folder, with the permissions a
+    plain ``open()`` would give (mkstemp's are 0600)."""
+    global _umask
+    if _umask is None:
+        _umask = os.umask(0)
+        os.umask(_umask)
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask)
+    except (AttributeError, OSError):  # not on every platform
+        pass
+    return fd, name
 
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         if "b" in mode:
             handle = os.fdopen(fd, mode)

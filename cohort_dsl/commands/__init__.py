@@ -7,11 +7,13 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, plugins, schema
+from cohort_dsl.commands import explain, materialize, membership, plugins, schema
 
 COMMANDS = {
     "compile": compile_,
     "explain": explain,
+    "membership": membership,
+    "materialize": materialize,
     "schema": schema,
     "plugins": plugins,
 }
@@ -55,3 +57,34 @@ def load_compiled(args, settings=None):
     bundle = load_bundle(args.spec, settings.limits)
     max_rows = getattr(args, "max_rows", None) or settings.max_rows
     return settings, compile_bundle(bundle, args.engine, max_rows=max_rows)
+
+
+def add_catalog_options(parser) -> None:
+    parser.add_argument("--catalog", action="append", default=[], metavar="FILE.json",
+                        help='a JSON catalog keyed by axis: {"axis": [values]} or {"axis": {value: {...}}}; repeatable')
+    parser.add_argument("--catalog-csv", action="append", default=[], metavar="AXIS=PATH[:COLUMN]",
+                        help="a CSV catalog for one axis (column default: id); repeatable")
+
+
+def data_root(args, settings):
+    from pathlib import Path
+
+    if getattr(args, "data_root", None):
+        return Path(args.data_root).absolute()
+    return settings.data_root
+
+
+def load_catalogs_for(args, settings, root):
+    """The configured catalogs (settings, then the command line), by axis.
+    A catalog that cannot be read is a located error."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from cohort_dsl.catalogs import cli_refs, load_catalogs, settings_refs
+    from cohort_dsl.diagnostics import SpecError
+
+    refs = settings_refs(replace(settings, data_root=root)) + cli_refs(args.catalog, args.catalog_csv, Path.cwd())
+    catalogs, problems = load_catalogs(refs, args.engine.registry)
+    if problems:
+        raise SpecError(problems)
+    return catalogs

@@ -1,0 +1,36 @@
+"""The built-in membership layout ``two-phase``: draft -> essay -> evaluation.
+
+- draft id: (combo, draft_template, draft_llm, draft replicate)
+- essay id: (draft id, essay_template, essay replicate); essay_llm is an
+  attribute of the essay, not part of its id
+- evaluation id: (essay id, evaluation_template, evaluation_llm, replicate)
+
+Replicate columns: the first present wins; absent means 1. The alternative
+column names (``combo``, ``draft_model``, ``generation_llm``, ``*_rep``) are
+the ones the original pipeline also accepted.
+"""
+
+from __future__ import annotations
+
+from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.membership import Layout, Stage
+
+TWO_PHASE = Layout(
+    "two-phase",
+    (
+        Stage("draft", "d_", template=("draft_template",), llm=("draft_llm", "draft_model", "generation_llm"),
+              replicate=("draft_replicate", "draft_template_replicate", "draft_rep"), combo=("combo_id", "combo"),
+              mode_axis="draft_template"),
+        Stage("essay", "e_", template=("essay_template",), llm=("essay_llm",), llm_in_id=False,
+              replicate=("essay_replicate", "essay_template_replicate", "essay_rep"), mode_axis="essay_template"),
+        Stage("evaluation", "v_", template=("evaluation_template",), llm=("evaluation_llm",),
+              replicate=("evaluation_replicate", "evaluation_template_replicate", "evaluation_llm_replicate", "evaluation_rep"),
+              mode_axis="evaluation_template"),
+    ),
+    "draft -> essay -> evaluation (the essay's llm is not part of its id)",
+)
+
+
+@hookimpl
+def cohort_dsl_membership_layouts():
+    return [TWO_PHASE]

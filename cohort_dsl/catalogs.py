@@ -1,0 +1,144 @@
+"""Catalogs: the values that exist (templates, models, combos).
+
+Configured per axis in the settings (``[tool.cohort-dsl.catalogs]``,
+``axis = "PATH[:COLUMN]"`` relative to the data root) or on the command line
+(``--catalog file.json``, ``--catalog-csv axis=PATH[:COLUMN]``). Files are
+read by catalog *sources* (plugins; CSV and JSON are built in), chosen by
+file suffix. A catalog keeps each value's row (for attributes such as the
+``generator`` column) and where it was written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, UsageError, error
+
+CATALOG_MISS = "C001"
+LEGACY_ACTIVE = "C002"
+CATALOG_ERROR = "C003"
+DEFAULT_COLUMN = "id"
+
+
+@dataclass
+class Catalog:
+    """The values of one catalog: value -> its row (or None), and where it
+    was written."""
+
+    path: str
+    column: str | None
+    rows: dict[str, dict | None] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
+
+    def __contains__(self, value: str) -> bool:
+        return value in self.rows
+
+    def attribute(self, value: str, name: str) -> str | None:
+        row = self.rows.get(value)
+        return row.get(name) if row else None
+
+
+@dataclass(frozen=True)
+class CatalogSource:
+    """Reads catalog files with one of ``suffixes``.
+
+    ``load(path, column)`` returns ``{axis_or_None: Catalog}``: a file that
+    lists one catalog returns it under ``None`` (the configured axis is
+    assigned by the caller); a file keyed by axis (the JSON form
+    ``{axis: [values]}``) returns one catalog per axis. Problems are raised
+    as :class:`~cohort_dsl.diagnostics.SpecError` located in the file.
+    """
+
+    name: str
+    suffixes: tuple[str, ...]
+    load: Callable[[Path, str | None], dict]
+    summary: str = ""
+    plugin: object = None
+
+
+@dataclass(frozen=True)
+class CatalogRef:
+    """One configured catalog: an axis (or None for an axis-keyed file),
+    a file and a column, and where the configuration was written."""
+
+    axis: str | None
+    path: Path
+    column: str | None
+    origin: str
+
+
+def parse_ref(axis: str | None, spec: str, base: Path, origin: str) -> CatalogRef:
+    """``PATH[:COLUMN]`` relative to ``base``."""
+    path, column = spec, None
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and tail and "/" not in tail and "\\" not in tail and not (len(head) == 1 and head.isalpha()):
+        path, column = head, tail
+    return CatalogRef(axis, (base / path).absolute(), column, origin)
+
+
+def cli_refs(catalog_json: list[str], catalog_csv: list[str], cwd: Path) -> list[CatalogRef]:
+    refs = [CatalogRef(None, (cwd / p).absolute(), None, "--catalog") for p in catalog_json]
+    for item in catalog_csv:
+        axis, sep, rest = item.partition("=")
+        if not sep or not axis or not rest:
+            raise UsageError(f"--catalog-csv {item!r}: expected AXIS=PATH[:COLUMN]")
+        ref = parse_ref(axis, rest, cwd, "--catalog-csv")
+        refs.append(CatalogRef(axis, ref.path, ref.column or DEFAULT_COLUMN, ref.origin))
+    return refs
+
+
+def settings_refs(settings) -> list[CatalogRef]:
+    where = str(settings.path) if settings.path else "settings"
+    return [parse_ref(axis, spec, settings.data_root, where) for axis, spec in settings.catalogs.items()]
+
+
+def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog], list[Diagnostic]]:
+    """Read every configured catalog. Returns the catalogs by axis and the
+    diagnostics of the ones that could not be read (each located)."""
+    catalogs: dict[str, Catalog] = {}
+    problems: list[Diagnostic] = []
+    cache: dict[tuple, dict] = {}
+    for ref in refs:
+        key = (str(ref.path), ref.column)
+        try:
+            loaded = cache.get(key)
+            if loaded is None:
+                loaded = cache[key] = _source_for(ref.path, registry).load(ref.path, ref.column)
+        except SpecError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        if ref.axis is None:
+            if None in loaded:
+                problems.append(Diagnostic(CATALOG_ERROR, f"catalog {ref.path.name} is not keyed by axis",
+                                           Location(str(ref.path), 1), ERROR,
+                                           'write {"axis": [values]}, or give the axis: --catalog-csv AXIS=PATH[:COLUMN]'))
+                continue
+            catalogs.update(loaded)
+        elif None in loaded:
+            catalogs[ref.axis] = loaded[None]
+        elif ref.axis in loaded:
+            catalogs[ref.axis] = loaded[ref.axis]
+        else:
+            problems.append(Diagnostic(CATALOG_ERROR, f"catalog {ref.path.name} has no entry for axis {ref.axis!r}",
+                                       Location(str(ref.path)), ERROR))
+    return catalogs, _dedupe(problems)
+
+
+def _dedupe(problems: list[Diagnostic]) -> list[Diagnostic]:
+    return list(dict.fromkeys(problems))
+
+
+def _source_for(path: Path, registry) -> CatalogSource:
+    suffix = path.suffix.lower()
+    for source in registry.catalog_sources.values():
+        if suffix in source.suffixes:
+            return source
+    known = sorted({s for source in registry.catalog_sources.values() for s in source.suffixes})
+    raise error(CATALOG_ERROR, f"no catalog source reads {suffix or 'files without a suffix'} files", Location(str(path)),
+                f"installed sources read: {', '.join(known)}")
+
+
+def catalog_files(refs: list[CatalogRef]) -> set[str]:
+    return {str(ref.path) for ref in refs}

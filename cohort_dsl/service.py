@@ -1,0 +1,139 @@
+"""The membership service: one injectable reader over a data root.
+
+It answers what downstream code asks of materialized cohorts — the gen ids
+of a stage in a cohort, the parent and children of a gen id, which cohorts
+contain a gen id, all cohorts — from the files ``materialize`` writes under
+``<data-root>/cohorts/<cohort_id>/``. It is the only code that parses
+membership files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cohort_dsl.diagnostics import Location, error
+from cohort_dsl.membership import SLIM_COLUMNS, WIDE_COLUMNS, Record
+
+MEMBERSHIP_FILE = "membership.csv"
+WIDE_FILE = "membership_wide.csv"
+MANIFEST_FILE = "manifest.json"
+MEMBERSHIP_FORMAT = "M006"
+
+
+def cohort_dir(data_root: Path, cohort_id: str) -> Path:
+    return Path(data_root) / "cohorts" / cohort_id
+
+
+def read_slim(path: Path) -> list[tuple[str, str]]:
+    """``(stage, gen_id)`` rows of a ``membership.csv``, in file order."""
+    return [(row[0], row[1]) for row in _read(path, SLIM_COLUMNS)]
+
+
+def read_wide(path: Path) -> list[Record]:
+    out = []
+    for row in _read(path, WIDE_COLUMNS):
+        *head, replicate = row
+        out.append(Record(*head, int(replicate) if replicate.isdigit() else 1))
+    return out
+
+
+def _read(path: Path, columns: tuple) -> list[list[str]]:
+    import csv
+
+    shown = str(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None or tuple(h.strip() for h in header) != columns:
+                raise error(MEMBERSHIP_FORMAT, f"{path.name} must start with the header {','.join(columns)}",
+                            Location(shown, 1), "it is written by `cohort-dsl materialize`; do not edit it by hand")
+            rows = []
+            for row in reader:
+                if not row:
+                    continue
+                if len(row) != len(columns):
+                    raise error(MEMBERSHIP_FORMAT, f"{path.name}: row has {len(row)} fields, expected {len(columns)}",
+                                Location(shown, reader.line_num))
+                rows.append(row)
+            return rows
+    except UnicodeDecodeError:
+        raise error(MEMBERSHIP_FORMAT, f"{path.name} is not valid UTF-8", Location(shown)) from None
+    except OSError as exc:
+        raise error(MEMBERSHIP_FORMAT, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
+
+
+class MembershipService:
+    """Queries over the materialized cohorts of a data root."""
+
+    def __init__(self, data_root: str | Path):
+        self.data_root = Path(data_root)
+        self._records: dict[str, list[Record]] = {}
+        self._index = None
+
+    # -- cohorts --------------------------------------------------------------
+    def cohorts(self) -> list[str]:
+        """Every cohort with a ``membership.csv``, sorted."""
+        root = self.data_root / "cohorts"
+        if not root.is_dir():
+            return []
+        return sorted(p.name for p in root.iterdir() if (p / MEMBERSHIP_FILE).is_file())
+
+    def membership_path(self, cohort_id: str) -> Path:
+        return cohort_dir(self.data_root, cohort_id) / MEMBERSHIP_FILE
+
+    def membership(self, cohort_id: str) -> list[tuple[str, str]]:
+        """The ``(stage, gen_id)`` rows of a cohort (empty if none)."""
+        path = self.membership_path(cohort_id)
+        return read_slim(path) if path.is_file() else []
+
+    def gen_ids(self, cohort_id: str, stage: str | None = None) -> list[str]:
+        """Gen ids of ``stage`` (all stages if None) in a cohort, in order."""
+        return [gid for s, gid in self.membership(cohort_id) if stage is None or s == stage]
+
+    def records(self, cohort_id: str) -> list[Record]:
+        """The wide records of a cohort (parents, templates, llms, …)."""
+        if cohort_id not in self._records:
+            path = cohort_dir(self.data_root, cohort_id) / WIDE_FILE
+            self._records[cohort_id] = read_wide(path) if path.is_file() else []
+        return self._records[cohort_id]
+
+    # -- gen ids across cohorts -------------------------------------------------
+    def _build_index(self):
+        if self._index is None:
+            where: dict[str, list[str]] = {}
+            parent: dict[str, str] = {}
+            children: dict[str, list[str]] = {}
+            for cohort in self.cohorts():
+                for stage, gid in self.membership(cohort):
+                    where.setdefault(gid, []).append(cohort)
+                for record in self.records(cohort):
+                    if record.parent_gen_id and record.gen_id not in parent:
+                        parent[record.gen_id] = record.parent_gen_id
+                        children.setdefault(record.parent_gen_id, []).append(record.gen_id)
+            self._index = (where, parent, children)
+        return self._index
+
+    def cohorts_containing(self, gen_id: str) -> list[str]:
+        return list(self._build_index()[0].get(gen_id, []))
+
+    def parent(self, gen_id: str) -> str | None:
+        """The parent gen id (a draft for an essay, an essay for an evaluation)."""
+        return self._build_index()[1].get(gen_id)
+
+    def parents(self, gen_id: str) -> list[str]:
+        """The ancestors of a gen id, nearest first."""
+        chain, current = [], self.parent(gen_id)
+        while current is not None and current not in chain:
+            chain.append(current)
+            current = self.parent(current)
+        return chain
+
+    def children(self, gen_id: str) -> list[str]:
+        """Essays of a draft, evaluations of an essay."""
+        return list(self._build_index()[2].get(gen_id, []))
+
+    def refresh(self) -> None:
+        """Forget what was read (after a materialize)."""
+        self._records.clear()
+        self._index = None
