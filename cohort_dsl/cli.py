@@ -29,10 +29,12 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("cohort-dsl: interrupted\n")
         return 130
     except BrokenPipeError:
-        # The reader went away (`| head`): not an error of ours.
+        # The reader went away (`| head`): not an error of ours. Point
+        # stdout at /dev/null so the interpreter's final flush is quiet.
         try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError):
             pass
         return EXIT_OK
 
@@ -55,6 +57,8 @@ def _run(argv: list[str]) -> int:
     except (UsageError, PluginError) as exc:
         sys.stderr.write(f"cohort-dsl: error: {exc}\n")
         return EXIT_USAGE
+    except BrokenPipeError:
+        raise  # handled in main(): the reader went away
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get(DEBUG_ENV):
             raise

@@ -219,13 +219,16 @@ class Membership:
         order = [flat.index(c) for c in columns]
         return lists, order
 
-    def records(self) -> Iterator[Record]:
-        """All records: each stage in first-seen order, deduplicated by id."""
+    def records(self, skip_last: bool = False) -> Iterator[Record]:
+        """All records: each stage in first-seen order, deduplicated by id.
+        ``skip_last`` stops before the last stage (enough to find collisions)."""
         parent_ids: dict[tuple, str] = {}
         parent_columns: list[str] = []
         collided = self._case_collisions
         last = len(self.stages) - 1
         for depth, b in enumerate(self.stages):
+            if skip_last and depth == last:
+                return
             stage = b.stage
             id_columns = parent_columns + [c for c in (b.combo, b.template) if c] \
                 + ([b.llm] if b.llm and stage.llm_in_id else []) + ([b.replicate] if b.replicate else [])

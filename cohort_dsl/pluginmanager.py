@@ -26,6 +26,8 @@ DEFAULT_PLUGINS = (
     "cohort_dsl.builtin.pairs",
     "cohort_dsl.builtin.tuples",
     "cohort_dsl.builtin.reporters",
+    "cohort_dsl.builtin.ci_reporters",
+    "cohort_dsl.builtin.checks",
     "cohort_dsl.builtin.two_phase",
     "cohort_dsl.builtin.catalog_sources",
 )

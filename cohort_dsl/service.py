@@ -24,20 +24,25 @@ def cohort_dir(data_root: Path, cohort_id: str) -> Path:
     return Path(data_root) / "cohorts" / cohort_id
 
 
+def iter_slim(path: Path):
+    """``(stage, gen_id)`` rows of a ``membership.csv``, streamed in file order."""
+    for row in _iter(path, SLIM_COLUMNS):
+        yield (row[0], row[1])
+
+
 def read_slim(path: Path) -> list[tuple[str, str]]:
-    """``(stage, gen_id)`` rows of a ``membership.csv``, in file order."""
-    return [(row[0], row[1]) for row in _read(path, SLIM_COLUMNS)]
+    return list(iter_slim(path))
 
 
 def read_wide(path: Path) -> list[Record]:
     out = []
-    for row in _read(path, WIDE_COLUMNS):
+    for row in _iter(path, WIDE_COLUMNS):
         *head, replicate = row
         out.append(Record(*head, int(replicate) if replicate.isdigit() else 1))
     return out
 
 
-def _read(path: Path, columns: tuple) -> list[list[str]]:
+def _iter(path: Path, columns: tuple):
     import csv
 
     shown = str(path)
@@ -48,17 +53,17 @@ def _read(path: Path, columns: tuple) -> list[list[str]]:
             if header is None or tuple(h.strip() for h in header) != columns:
                 raise error(MEMBERSHIP_FORMAT, f"{path.name} must start with the header {','.join(columns)}",
                             Location(shown, 1), "it is written by `cohort-dsl materialize`; do not edit it by hand")
-            rows = []
             for row in reader:
                 if not row:
                     continue
                 if len(row) != len(columns):
                     raise error(MEMBERSHIP_FORMAT, f"{path.name}: row has {len(row)} fields, expected {len(columns)}",
                                 Location(shown, reader.line_num))
-                rows.append(row)
-            return rows
+                yield row
     except UnicodeDecodeError:
         raise error(MEMBERSHIP_FORMAT, f"{path.name} is not valid UTF-8", Location(shown)) from None
+    except csv.Error as exc:
+        raise error(MEMBERSHIP_FORMAT, f"{path.name}: malformed CSV: {exc}", Location(shown)) from None
     except OSError as exc:
         raise error(MEMBERSHIP_FORMAT, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
 

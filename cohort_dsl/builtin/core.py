@@ -67,9 +67,6 @@ CORE_CODES = (
              "it uses."),
     LintRule("R003", "subset-unknown-level", "A subsets value is not a level of the axis.",
              "The value keeps nothing: it is misspelt, or an earlier rule already removed it.", WARNING),
-    LintRule("R004", "dead-rule", "A rule removes no combination.",
-             "After the rule the row count is unchanged: it allows everything it touches. It may be intended "
-             "documentation, but usually a constraint is missing.", WARNING),
     LintRule("R005", "empty-result", "A rule leaves no rows.",
              "A subset that keeps nothing, a tie whose axes share no level, or a pair/tuple whose combinations "
              "match nothing left by earlier rules."),
@@ -98,6 +95,9 @@ CORE_CODES = (
              "refused; raise the limit with --max-rows or max-rows in [tool.cohort-dsl] if it is intended."),
     LintRule("R015", "spec-limit", "Too many rules or levels.",
              "The number of rules and the levels of one axis are bounded (limits.max-rules, limits.max-levels)."),
+    LintRule("L001", "unused-suppression", "A `# noqa` comment suppresses nothing.",
+             "Suppressions that no longer match a diagnostic hide nothing but mislead readers (like ruff's RUF100). "
+             "Remove the comment, or the codes it lists that no longer occur on its line.", WARNING),
     LintRule("P001", "plugin-error", "A plugin raised an exception.",
              "The exception is reported as a diagnostic naming the plugin instead of crashing the run; the "
              "other checks still run. Report it to the plugin's authors."),

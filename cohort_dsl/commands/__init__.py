@@ -7,11 +7,12 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, materialize, membership, plugins, schema
+from cohort_dsl.commands import explain, lint, materialize, membership, plugins, schema
 
 COMMANDS = {
     "compile": compile_,
     "explain": explain,
+    "lint": lint,
     "membership": membership,
     "materialize": materialize,
     "schema": schema,

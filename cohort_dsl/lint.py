@@ -1,0 +1,274 @@
+"""The lint gate: every stage of every bundle, plus the check stage.
+
+``lint_bundle`` runs load → validate → expand for one bundle (collecting
+what each stage reports), then every lint rule that has a ``check`` on the
+compiled spec. ``targets`` maps the paths pre-commit passes (a spec file, an
+include, a catalog, a cohort's membership.csv) to the bundles that depend on
+them. Selection (``--select``/``--ignore``), inline suppression
+(``# noqa: CODE`` on the offending line of a YAML file) and severities are
+applied last, in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, UsageError
+
+UNUSED_SUPPRESSION = "L001"
+NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$", re.IGNORECASE)
+PARALLEL_THRESHOLD = 8
+
+
+@dataclass
+class LintContext:
+    """What a lint rule's ``check(context)`` gets for one bundle."""
+
+    bundle: object
+    compiled: object
+    catalogs: dict
+    settings: object
+    registry: object
+    options: object = None
+    #: shared by the checks of one bundle (work one check does for another)
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def cohort_dir(self) -> Path | None:
+        """``<data-root>/cohorts/<id>`` when the bundle sits at ``<id>/spec``."""
+        directory = self.bundle.directory
+        if directory is not None and directory.name == "spec" and directory.parent.parent.name == "cohorts":
+            return directory.parent
+        return None
+
+    @property
+    def cohort_id(self) -> str:
+        cohort = self.cohort_dir
+        return cohort.name if cohort else (self.bundle.directory.name if self.bundle.directory else "cohort")
+
+    @cached_property
+    def membership(self):
+        """The spec's membership under its layout (raises SpecError)."""
+        from cohort_dsl.membership import build_membership
+
+        return build_membership(self.compiled, self.registry, self.cohort_id)
+
+
+@dataclass
+class Selection:
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+
+    def wants(self, code: str, name: str = "") -> bool:
+        def match(patterns):
+            return any(code.startswith(p) or p == name for p in patterns)
+
+        if self.select and not match(self.select):
+            return False
+        return not match(self.ignore)
+
+
+@dataclass
+class LintRun:
+    """Everything shared by the bundles of one run."""
+
+    engine: object
+    settings: object
+    catalogs: dict
+    selection: Selection
+    options: object = None
+
+
+def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
+    """Every diagnostic for one bundle (selected, suppressed, with
+    registry severities)."""
+    from cohort_dsl.bundle import load_bundle
+    from cohort_dsl.compiler import compile_bundle
+
+    found: list[Diagnostic] = []
+    bundle = compiled = None
+    try:
+        bundle = load_bundle(config_path, run.settings.limits)
+        compiled = compile_bundle(bundle, run.engine, max_rows=run.settings.max_rows)
+        found.extend(compiled.diagnostics)
+    except SpecError as exc:
+        found.extend(exc.diagnostics)
+    if compiled is not None:
+        found.extend(_run_checks(LintContext(bundle, compiled, run.catalogs, run.settings, run.engine.registry, run.options), run))
+    return finish(found, run, config_path)
+
+
+def _run_checks(context: LintContext, run: LintRun) -> list[Diagnostic]:
+    from cohort_dsl.spec import plugin_crash
+
+    out: list[Diagnostic] = []
+    # Checks run whatever the selection (one check may report several codes);
+    # selection filters what they find, in finish().
+    for rule in run.engine.registry.lint_rules.values():
+        if rule.check is None:
+            continue
+        try:
+            out.extend(rule.check(context) or ())
+        except SpecError as exc:
+            out.extend(exc.diagnostics)
+        except Exception as exc:  # a broken check must not stop the others
+            out.append(plugin_crash(rule.plugin, f"running lint rule {rule.code} ({rule.name})", exc,
+                                    context.bundle.document.loc()))
+    return out
+
+
+def finish(found: list[Diagnostic], run: LintRun, config_path: Path | None = None) -> list[Diagnostic]:
+    """Registry severities, selection, suppression comments, dedup."""
+    from dataclasses import replace
+
+    registry = run.engine.registry
+    out: list[Diagnostic] = []
+    seen = set()
+    for d in found:
+        rule = registry.lint_rules.get(d.code)
+        if not run.selection.wants(d.code, rule.name if rule else ""):
+            continue
+        if rule is not None and d.severity != rule.severity:
+            d = replace(d, severity=rule.severity)
+        key = (d.code, d.message, d.location)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return _apply_suppressions(out, run)
+
+
+def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun) -> list[Diagnostic]:
+    """Drop diagnostics whose line carries ``# noqa`` (all codes) or
+    ``# noqa: CODE[, CODE]``; warn about suppressions that suppress nothing."""
+    files = {d.location.path for d in diagnostics if d.location.path and d.location.line}
+    comments: dict[str, dict[int, tuple[set | None, int]]] = {}
+    for path in files:
+        if path.endswith((".yaml", ".yml")):
+            comments[path] = _noqa_comments(path)
+    kept, used = [], set()
+    for d in diagnostics:
+        entry = comments.get(d.location.path or "", {}).get(d.location.line or 0)
+        if entry is not None:
+            codes, _ = entry
+            if codes is None or any(d.code.startswith(c) for c in codes):
+                used.add((d.location.path, d.location.line, d.code if codes is not None else "*"))
+                continue
+        kept.append(d)
+    if run.selection.wants(UNUSED_SUPPRESSION):
+        for path, table in comments.items():
+            for line, (codes, col) in table.items():
+                if codes is None:
+                    if not any(u[0] == path and u[1] == line for u in used):
+                        kept.append(Diagnostic(UNUSED_SUPPRESSION, "`# noqa` suppresses nothing on this line",
+                                               Location(path, line, col), WARNING, "remove the comment"))
+                    continue
+                unused = sorted(c for c in codes if not any(u[0] == path and u[1] == line and u[2].startswith(c) for u in used))
+                if unused:
+                    kept.append(Diagnostic(UNUSED_SUPPRESSION, f"`# noqa: {', '.join(unused)}` suppresses nothing on this line",
+                                           Location(path, line, col), WARNING, "remove the code from the comment"))
+    return kept
+
+
+def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
+    table = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return table
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "noqa" not in line.lower():
+            continue
+        match = NOQA.search(line)
+        if match:
+            raw = match.group("codes")
+            codes = {c.strip().upper() for c in re.split(r"[,\s]+", raw) if c.strip()} if raw else None
+            table[number] = (codes, match.start() + (1 if line[match.start()] != "#" else 0) + 1)
+    return table
+
+
+# -- which bundles to lint ---------------------------------------------------
+
+def all_bundles(data_root: Path) -> list[Path]:
+    """Every ``cohorts/*/spec/config.yaml`` under the data root."""
+    return sorted((Path(data_root) / "cohorts").glob("*/spec/config.yaml"))
+
+
+def targets(paths: list[str], data_root: Path, catalog_files: set[str]) -> list[Path]:
+    """The config.yaml of every bundle the given paths affect: the bundle a
+    file lies in; a cohort's membership.csv -> its bundle; a catalog file ->
+    every bundle under the data root."""
+    out: list[Path] = []
+    resolved_catalogs = {os.path.realpath(c) for c in catalog_files}
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise UsageError(f"{raw}: no such file or folder")
+        if os.path.realpath(path) in resolved_catalogs:
+            out.extend(all_bundles(data_root))
+            continue
+        if path.is_dir():
+            if (path / "config.yaml").is_file():
+                out.append(path / "config.yaml")
+            else:  # a data root or cohorts folder: every bundle below it
+                out.extend(sorted(path.glob("**/spec/config.yaml")) or sorted(path.glob("**/config.yaml")))
+            continue
+        owner = _owning_config(path)
+        if owner is not None:
+            out.append(owner)
+        elif path.name == "membership.csv" and (path.parent / "spec" / "config.yaml").is_file():
+            out.append(path.parent / "spec" / "config.yaml")
+    unique = list(dict.fromkeys(p.absolute() for p in out))
+    return unique
+
+
+def _owning_config(path: Path) -> Path | None:
+    if path.name == "config.yaml":
+        return path
+    for parent in path.absolute().parents:
+        candidate = parent / "config.yaml"
+        if candidate.is_file():
+            return candidate
+        if parent.name == "cohorts":
+            break
+    return None
+
+
+def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None) -> list[Diagnostic]:
+    """Lint bundles, in parallel when there are many (they are independent)."""
+    jobs = jobs or os.cpu_count() or 1
+    if len(configs) < PARALLEL_THRESHOLD or jobs < 2 or not _can_fork():
+        out = []
+        for config in configs:
+            out.extend(lint_bundle(config, run))
+        return out
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _RUN
+    _RUN = run  # inherited by forked workers; nothing is pickled but paths and results
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(configs) // (jobs * 4))
+    with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
+        results = pool.map(_lint_in_worker, configs, chunksize=chunk)
+        return [d for result in results for d in result]
+
+
+_RUN: LintRun | None = None
+
+
+def _lint_in_worker(config: Path) -> list[Diagnostic]:
+    return lint_bundle(config, _RUN)
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def exit_code(diagnostics: list[Diagnostic]) -> int:
+    return 1 if any(d.severity == ERROR for d in diagnostics) else 0
