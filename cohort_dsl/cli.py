@@ -109,6 +109,8 @@ def build_parser(engine=None):
     )
     parser.add_argument("-V", "--version", action="version", version=f"cohort-dsl {__version__}")
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="FILE", help="the settings file (pyproject.toml or cohort-dsl.toml); "
+                        "default: found by walking up from the working directory")
     _plugin_flags(common)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name, command in commands.COMMANDS.items():

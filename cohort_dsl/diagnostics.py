@@ -16,7 +16,7 @@ WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Location:
     """Where something was written: a file, and a 1-based line and column.
 
@@ -37,7 +37,7 @@ class Location:
         return ":".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Diagnostic:
     """One finding. ``severity`` is filled from the code's registered default
     when the lint gate reports it (a stage may set it directly)."""

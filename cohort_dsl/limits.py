@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Limits:
     #: Rows a spec may expand to (and rows any single factor may hold).
     max_rows: int = 1_000_000

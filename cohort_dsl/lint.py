@@ -81,11 +81,24 @@ class LintRun:
     catalogs: dict
     selection: Selection
     options: object = None
+    #: a :class:`cohort_dsl.cache.LintCache`, or None
+    cache: object = None
 
 
 def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     """Every diagnostic for one bundle (selected, suppressed, with
-    registry severities)."""
+    registry severities); from the cache when nothing it depends on changed."""
+    if run.cache is None:
+        return _lint_bundle(config_path, run)
+    key = run.cache.key(config_path)
+    cached = run.cache.get(key)
+    if cached is None:
+        cached = _lint_bundle(config_path, run)
+        run.cache.put(key, cached)
+    return cached
+
+
+def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     from cohort_dsl.bundle import load_bundle
     from cohort_dsl.compiler import compile_bundle
 
@@ -197,12 +210,14 @@ def all_bundles(data_root: Path) -> list[Path]:
     return sorted((Path(data_root) / "cohorts").glob("*/spec/config.yaml"))
 
 
-def targets(paths: list[str], data_root: Path, catalog_files: set[str]) -> list[Path]:
+def targets(paths: list[str], data_root: Path, catalog_files: set[str], settings_file: Path | None = None) -> list[Path]:
     """The config.yaml of every bundle the given paths affect: the bundle a
-    file lies in; a cohort's membership.csv -> its bundle; a catalog file ->
-    every bundle under the data root."""
+    file lies in; a cohort's membership.csv -> its bundle; a catalog file or
+    the settings file -> every bundle under the data root."""
     out: list[Path] = []
     resolved_catalogs = {os.path.realpath(c) for c in catalog_files}
+    if settings_file is not None:
+        resolved_catalogs.add(os.path.realpath(settings_file))
     for raw in paths:
         path = Path(raw)
         if not path.exists():

@@ -30,7 +30,7 @@ from cohort_dsl import __version__
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, UsageError, did_you_mean
 from cohort_dsl.files import TEMP_PREFIX, atomic_writer, temp_beside
 from cohort_dsl.membership import SLIM_COLUMNS, WIDE_COLUMNS, build_membership
-from cohort_dsl.service import MANIFEST_FILE, MEMBERSHIP_FILE, WIDE_FILE, cohort_dir, read_slim
+from cohort_dsl.service import MANIFEST_FILE, MEMBERSHIP_FILE, WIDE_FILE, cohort_dir, describe_diff, membership_diff
 
 STALE_MEMBERSHIP = "M003"
 DEFAULT_MODE = "llm"
@@ -195,26 +195,6 @@ def _remove_stale_temps(directory: Path) -> None:
             stale.unlink()
         except OSError:
             pass
-
-
-def membership_diff(old_path: Path, new_path: Path) -> tuple[list[str], list[str]]:
-    """Gen ids in the new membership but not the old (added), and the
-    reverse (removed), each in file order."""
-    old = [gid for _, gid in read_slim(old_path)]
-    new = [gid for _, gid in read_slim(new_path)]
-    old_set, new_set = set(old), set(new)
-    return [g for g in new if g not in old_set], [g for g in old if g not in new_set]
-
-
-def describe_diff(added: list[str], removed: list[str], examples: int = 3) -> str:
-    parts = []
-    if added:
-        parts.append(f"{len(added):,} gen id{'s' if len(added) != 1 else ''} would be added (e.g. {', '.join(added[:examples])})")
-    if removed:
-        parts.append(f"{len(removed):,} would be removed (e.g. {', '.join(removed[:examples])})")
-    if not parts:
-        parts.append("the same gen ids in a different order")
-    return "; ".join(parts)
 
 
 def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:

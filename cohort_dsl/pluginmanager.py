@@ -123,16 +123,97 @@ def build_engine(
 
 
 def _entry_points():
+    """``(entry point, PluginInfo)`` for the group ``cohort_dsl``.
+
+    The ``entry_points.txt`` of each installed distribution is read
+    directly: importing ``importlib.metadata`` costs ~40 ms, a third of a
+    pre-commit run's budget. Where a sys.path entry is not a plain folder
+    (a zip or egg), ``importlib.metadata`` does the work instead.
+    """
+    import sys
+
+    if any(entry and not os.path.isdir(entry) and os.path.exists(entry) for entry in sys.path):
+        yield from _entry_points_from_metadata()
+        return
+    seen: set[str] = set()
+    for entry in sys.path:
+        try:
+            names = sorted(os.listdir(entry or "."))
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith((".dist-info", ".egg-info")):
+                continue
+            folder = os.path.join(entry or ".", name)
+            try:
+                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError:
+                continue
+            if f"[{ENTRY_POINT_GROUP}]" not in text:
+                continue
+            dist, version = _dist_name_version(name, folder)
+            if dist.lower().replace("-", "_") in seen:  # shadowed by an earlier sys.path entry
+                continue
+            seen.add(dist.lower().replace("-", "_"))
+            for ep_name, value in _section(text, ENTRY_POINT_GROUP):
+                yield _EntryPoint(ep_name, value), PluginInfo(ep_name, dist, version)
+
+
+class _EntryPoint:
+    """The part of ``importlib.metadata.EntryPoint`` used here."""
+
+    def __init__(self, name: str, value: str):
+        self.name, self.value = name, value
+
+    def load(self):
+        module_name, _, attribute = self.value.partition(":")
+        obj = importlib.import_module(module_name.strip())
+        for part in filter(None, attribute.strip().split(".")):
+            obj = getattr(obj, part)
+        return obj
+
+
+def _section(text: str, group: str):
+    inside = False
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("["):
+            inside = line == f"[{group}]"
+        elif inside and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            yield name.strip(), value.strip()
+
+
+def _dist_name_version(folder_name: str, folder: str) -> tuple[str, str]:
+    stem = folder_name.rsplit(".", 1)[0]
+    name, _, version = stem.partition("-")
+    for meta in ("METADATA", "PKG-INFO"):
+        try:
+            with open(os.path.join(folder, meta), encoding="utf-8") as handle:
+                for line in handle:
+                    if line.startswith("Name:"):
+                        name = line[5:].strip()
+                    elif line.startswith("Version:"):
+                        version = line[8:].strip()
+                    elif not line.strip():
+                        break
+            break
+        except OSError:
+            continue
+    return name, version.split("-")[0] if version else ""
+
+
+def _entry_points_from_metadata():
     from importlib.metadata import entry_points
 
     seen = set()
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = getattr(ep, "dist", None)
-        info = PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "")
-        if (ep.name, ep.value) in seen:  # one distribution seen twice on sys.path
+        if (ep.name, ep.value) in seen:
             continue
         seen.add((ep.name, ep.value))
-        yield ep, info
+        yield ep, PluginInfo(ep.name, dist.name if dist else "?", dist.version if dist else "")
 
 
 def _env_list(name: str) -> set[str]:

@@ -134,6 +134,7 @@ class Registry:
     hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
     _schema: dict | None = None
     _validator: Any = None
+    _checker: Any = None
 
     def severity_of(self, code: str) -> str:
         rule = self.lint_rules.get(code)

@@ -68,6 +68,26 @@ def _iter(path: Path, columns: tuple):
         raise error(MEMBERSHIP_FORMAT, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
 
 
+def membership_diff(old_path: Path, new_path: Path) -> tuple[list[str], list[str]]:
+    """Gen ids in the new membership but not the old (added), and the
+    reverse (removed), each in file order."""
+    old = [gid for _, gid in iter_slim(old_path)]
+    new = [gid for _, gid in iter_slim(new_path)]
+    old_set, new_set = set(old), set(new)
+    return [g for g in new if g not in old_set], [g for g in old if g not in new_set]
+
+
+def describe_diff(added: list[str], removed: list[str], examples: int = 3) -> str:
+    parts = []
+    if added:
+        parts.append(f"{len(added):,} gen id{'s' if len(added) != 1 else ''} would be added (e.g. {', '.join(added[:examples])})")
+    if removed:
+        parts.append(f"{len(removed):,} would be removed (e.g. {', '.join(removed[:examples])})")
+    if not parts:
+        parts.append("the same gen ids in a different order")
+    return "; ".join(parts)
+
+
 class MembershipService:
     """Queries over the materialized cohorts of a data root."""
 

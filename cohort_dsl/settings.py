@@ -66,8 +66,12 @@ def find_config(start: Path | None = None) -> Path | None:
     return None
 
 
-def load_settings(path: Path | None = None, start: Path | None = None) -> Settings:
+def load_settings(path: Path | str | None = None, start: Path | None = None) -> Settings:
     """Settings from ``path`` (or the config found above ``start``)."""
+    if path is not None:
+        path = Path(path).absolute()
+        if not path.is_file():
+            raise UsageError(f"{path}: no such config file")
     path = path or find_config(start)
     if path is None:
         settings = Settings()

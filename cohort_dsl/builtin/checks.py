@@ -84,8 +84,7 @@ def _membership_walk(context) -> tuple[list, list]:
 
 
 def _compare_committed(context, membership, path) -> list[Diagnostic]:
-    from cohort_dsl.materialize import describe_diff
-    from cohort_dsl.service import iter_slim
+    from cohort_dsl.service import describe_diff, iter_slim
 
     missing = object()
     new = ((r.stage, r.gen_id) for r in membership.records())

@@ -54,7 +54,7 @@ def load_compiled(args, settings=None):
     from cohort_dsl.compiler import compile_bundle
     from cohort_dsl.settings import load_settings
 
-    settings = settings or load_settings()
+    settings = settings or load_settings(args.config)
     bundle = load_bundle(args.spec, settings.limits)
     max_rows = getattr(args, "max_rows", None) or settings.max_rows
     return settings, compile_bundle(bundle, args.engine, max_rows=max_rows)

@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--jobs", type=positive, metavar="N", help="lint bundles in N processes (default: CPU count)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
     parser.add_argument("--max-rows", type=positive, metavar="N", help="refuse specs above N rows (default 1,000,000)")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the lint cache (.cohort-dsl-cache/)")
     add_catalog_options(parser)
 
 
@@ -53,7 +54,7 @@ def run(args) -> int:
     fmt = registry.report_formats.get(args.format)
     if fmt is None:
         raise UsageError(f"unknown format {args.format!r} (formats: {', '.join(sorted(registry.report_formats))})")
-    settings = load_settings()
+    settings = load_settings(args.config)
     root = data_root(args, settings)
     settings = replace(settings, data_root=root)
     if args.max_rows:
@@ -69,8 +70,12 @@ def run(args) -> int:
         if not configs and not args.paths:
             raise UsageError(f"no spec bundles under {root}/cohorts/*/spec/ (set --data-root or data-root in the config)")
     else:
-        configs = targets(args.paths, root, catalog_files(refs))
+        configs = targets(args.paths, root, catalog_files(refs), settings.path)
     run = LintRun(args.engine, settings, catalogs, selection, args)
+    if not catalog_problems:  # a broken catalog is reported afresh each run
+        from cohort_dsl.cache import LintCache
+
+        run.cache = LintCache.for_run(run, sorted(catalog_files(refs)))
     diagnostics = finish(catalog_problems, run) + lint_many(configs, run, args.jobs or settings.jobs)
     report = Report(diagnostics, registry, [str(c) for c in configs])
     if args.output:
