@@ -16,13 +16,15 @@ EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
 DEBUG_ENV = "COHORT_DSL_DEBUG"
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, engine=None) -> int:
+    """Run the CLI; ``engine`` (from :func:`cohort_dsl.pluginmanager.build_engine`)
+    replaces the default plugin set, e.g. in tests."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv in (["--version"], ["-V"]):
         sys.stdout.write(f"cohort-dsl {__version__}\n")
         return EXIT_OK
     try:
-        return _run(argv)
+        return _run(argv, engine)
     except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except KeyboardInterrupt:
@@ -39,14 +41,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], engine=None) -> int:
     from cohort_dsl.diagnostics import SpecError, UsageError
 
-    engine = None
     try:
         from cohort_dsl.pluginmanager import PluginError
 
-        engine = _engine(argv)
+        engine = engine or _engine(argv)
         parser = build_parser(engine)
         args = parser.parse_args(argv)
         args.engine = engine

@@ -148,9 +148,9 @@ class Registry:
 
         def answers(hook_name: str):
             hook = getattr(pm.hook, hook_name)
-            # get_hookimpls() runs last-registered first; declare in
-            # registration order so built-ins come first.
-            for impl in reversed(hook.get_hookimpls()):
+            # get_hookimpls() lists implementations in registration order,
+            # so the built-ins are declared first.
+            for impl in hook.get_hookimpls():
                 info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
                 registry.hooks_by_plugin.setdefault(info.name, []).append(hook_name)
                 try:
@@ -176,7 +176,7 @@ class Registry:
         for info, layout in answers("cohort_dsl_membership_layouts"):
             _claim(registry.layouts, layout.name, _with_plugin(layout, info), "membership layout")
         hook = pm.hook.cohort_dsl_spec_keys
-        for impl in reversed(hook.get_hookimpls()):
+        for impl in hook.get_hookimpls():
             info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
             registry.hooks_by_plugin.setdefault(info.name, []).append("cohort_dsl_spec_keys")
             for key, schema in (impl.function() or {}).items():

@@ -3,7 +3,8 @@
 - R004 dead-rule: a rule after which the row count is unchanged;
 - C001 catalog-miss: a value of a cataloged axis that its catalog lacks;
 - M001/M002/M004/M005: the membership layout's columns, id collisions,
-  replicate values, the layout name;
+  replicate values, the layout name (for cohorts: bundles at
+  ``cohorts/<id>/spec``, or specs that set ``output.layout``);
 - M003 stale-membership: a committed membership.csv that differs from what
   the spec now produces.
 """
@@ -67,6 +68,11 @@ def _membership_walk(context) -> tuple[list, list]:
     cached = context.cache.get("membership")
     if cached is not None:
         return cached
+    if context.cohort_dir is None and not context.compiled.spec.layout:
+        # Not a cohort (no cohorts/<id>/spec folder, no output.layout):
+        # nothing will be materialized from it.
+        context.cache["membership"] = ([], [])
+        return [], []
     try:
         membership = context.membership
         committed = context.cohort_dir / "membership.csv" if context.cohort_dir else None

@@ -1,0 +1,238 @@
+"""A pytest plugin for plugin authors (opt in).
+
+Activate it in a ``conftest.py``::
+
+    pytest_plugins = ["cohort_dsl.testing"]
+
+(or run ``pytest -p cohort_dsl.testing``). It provides the fixture
+``cohort_project``: build a small data repo from a dict of files in a
+temporary folder, then compile, explain, lint or compute membership in
+process, on a fresh plugin manager holding the built-in plugins and the
+plugins you pass (installed entry points are left out unless asked for)::
+
+    def test_my_rule(cohort_project):
+        project = cohort_project(
+            {
+                "spec/config.yaml": "axes:\\n  a: [x, y]\\nrules:\\n  excludes:\\n    e: [{a: x}]\\n",
+                "catalogs/a.csv": "id\\nx\\ny\\n",
+            },
+            plugins=[my_plugin],
+            catalogs={"a": "catalogs/a.csv"},
+        )
+        result = project.compile("spec")
+        result.assert_success()
+        assert result.rows == [{"a": "y"}]
+        project.lint("spec").assert_codes()          # no findings
+
+Every method returns an :class:`Outcome`; nothing raises for bad specs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from cohort_dsl.diagnostics import ERROR, Diagnostic, SpecError
+
+
+@dataclass
+class Outcome:
+    """What a run produced: rows, records and diagnostics, and assertions."""
+
+    exit_code: int
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    records: list = field(default_factory=list)
+    explain: dict | None = None
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def codes(self) -> list[str]:
+        """Diagnostic codes, in report order."""
+        return [d.code for d in self.diagnostics]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == ERROR]
+
+    def diagnostic(self, code: str) -> Diagnostic:
+        """The first diagnostic with ``code`` (fails the test if none)."""
+        for d in self.diagnostics:
+            if d.code == code:
+                return d
+        pytest.fail(f"no {code} among: {self._listing()}")
+
+    def assert_success(self) -> "Outcome":
+        """Exit code 0 and no error (warnings allowed)."""
+        if self.exit_code != 0 or self.errors:
+            pytest.fail(f"expected success, got exit code {self.exit_code}: {self._listing()}")
+        return self
+
+    def assert_codes(self, *codes: str) -> "Outcome":
+        """Exactly these codes were reported (order ignored, repeats count)."""
+        if sorted(self.codes) != sorted(codes):
+            pytest.fail(f"expected codes {sorted(codes)}, got {sorted(self.codes)}: {self._listing()}")
+        return self
+
+    def assert_error(self, code: str, line: int | None = None) -> Diagnostic:
+        """A ``code`` error was reported (at ``line`` when given)."""
+        for d in self.diagnostics:
+            if d.code == code and (line is None or d.location.line == line):
+                return d
+        pytest.fail(f"no {code} error{f' at line {line}' if line else ''} among: {self._listing()}")
+
+    def _listing(self) -> str:
+        return "; ".join(d.render() for d in self.diagnostics) or "(no diagnostics)"
+
+
+class CohortProject:
+    """A temporary data repo: files written under ``root``, a fresh engine."""
+
+    def __init__(self, root: Path, files: dict, *, plugins=(), builtins: bool = True, entry_points: bool = False,
+                 catalogs: dict | None = None, config: dict | None = None):
+        from cohort_dsl.pluginmanager import build_engine
+
+        self.root = root
+        for name, content in files.items():
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        table = {"data-root": ".", **(config or {})}
+        if catalogs:
+            table["catalogs"] = dict(catalogs)
+        (root / "cohort-dsl.toml").write_text(_toml(table), encoding="utf-8")
+        self.engine = build_engine(list(plugins), builtins=builtins, entry_points=entry_points)
+
+    @property
+    def registry(self):
+        return self.engine.registry
+
+    def path(self, name: str) -> Path:
+        return self.root / name
+
+    def settings(self):
+        from cohort_dsl.settings import load_settings
+
+        return load_settings(self.root / "cohort-dsl.toml")
+
+    def compile(self, spec: str = "spec", *, seed: int | None = None, limit: int | None = None,
+                max_rows: int | None = None) -> Outcome:
+        """Compile the bundle at ``spec`` (a folder or config.yaml under root)."""
+        compiled, outcome = self._compile(spec, max_rows)
+        if compiled is not None:
+            outcome.columns = list(compiled.columns)
+            outcome.rows = list(compiled.dicts(seed=seed, limit=limit))
+        return outcome
+
+    def explain(self, spec: str = "spec") -> Outcome:
+        compiled, outcome = self._compile(spec, None)
+        if compiled is not None:
+            outcome.explain = compiled.explain()
+            outcome.columns = list(compiled.columns)
+        return outcome
+
+    def membership(self, spec: str = "spec", cohort_id: str = "cohort", layout: str | None = None) -> Outcome:
+        """Membership records (each a :class:`cohort_dsl.membership.Record`)."""
+        from cohort_dsl.membership import build_membership
+
+        compiled, outcome = self._compile(spec, None)
+        if compiled is None:
+            return outcome
+        try:
+            membership = build_membership(compiled, self.registry, cohort_id, layout)
+            outcome.records = list(membership.records())
+            outcome.diagnostics += membership.diagnostics
+        except SpecError as exc:
+            outcome.diagnostics += exc.diagnostics
+            outcome.exit_code = 1
+        return outcome
+
+    def lint(self, *paths: str, select: list[str] | None = None, ignore: list[str] | None = None) -> Outcome:
+        """Lint bundles (all of them when no path is given), as the lint
+        command does, without the cache."""
+        from cohort_dsl.catalogs import catalog_files, load_catalogs, settings_refs
+        from cohort_dsl.lint import LintRun, Selection, all_bundles, exit_code, finish, lint_many, targets
+
+        settings = self.settings()
+        refs = settings_refs(settings)
+        catalogs, problems = load_catalogs(refs, self.registry)
+        selection = Selection(select or settings.select, ignore or settings.ignore)
+        run = LintRun(self.engine, settings, catalogs, selection)
+        if paths:
+            configs = targets([str(self.root / p) for p in paths], settings.data_root, catalog_files(refs), settings.path)
+        else:
+            configs = all_bundles(settings.data_root)
+        diagnostics = finish(problems, run) + lint_many(configs, run, jobs=1)
+        from cohort_dsl.report import Report
+
+        report = Report(diagnostics, self.registry, [str(c) for c in configs])
+        return Outcome(exit_code(report.diagnostics), report.diagnostics)
+
+    def run(self, *argv: str) -> Outcome:
+        """Run the real CLI in process (``project.run("lint", "--format",
+        "json")``), from the project root, with this project's engine."""
+        import contextlib
+        import os
+        import sys
+
+        from cohort_dsl.cli import main
+
+        out, err = io.StringIO(), io.StringIO()
+        cwd = os.getcwd()
+        try:
+            os.chdir(self.root)
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                code = main(list(argv), engine=self.engine)
+        finally:
+            os.chdir(cwd)
+            sys.stdout.flush()
+        return Outcome(code, stdout=out.getvalue(), stderr=err.getvalue())
+
+    def _compile(self, spec: str, max_rows: int | None):
+        from cohort_dsl.bundle import load_bundle
+        from cohort_dsl.compiler import compile_bundle
+
+        try:
+            bundle = load_bundle(self.root / spec, self.settings().limits)
+            compiled = compile_bundle(bundle, self.engine, max_rows=max_rows)
+        except SpecError as exc:
+            return None, Outcome(1, exc.diagnostics)
+        return compiled, Outcome(0, list(compiled.diagnostics))
+
+
+def _toml(table: dict) -> str:
+    """Just enough TOML for a settings table (strings, numbers, lists, tables)."""
+    lines, tables = [], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{key} = {json.dumps(value)}")
+    for name, sub in tables:
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sub.items())
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def cohort_project(tmp_path):
+    """``cohort_project(files, plugins=(), catalogs=None, config=None,
+    builtins=True, entry_points=False) -> CohortProject``."""
+
+    def make(files: dict, **options) -> CohortProject:
+        root = tmp_path / f"project{make.count}"
+        make.count += 1
+        root.mkdir()
+        return CohortProject(root, files, **options)
+
+    make.count = 0
+    return make
