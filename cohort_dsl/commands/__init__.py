@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, lint, materialize, membership, plugins, schema
+from cohort_dsl.commands import explain, lint, materialize, membership, plugins, rules, schema
 
 COMMANDS = {
     "compile": compile_,
@@ -15,6 +15,7 @@ COMMANDS = {
     "lint": lint,
     "membership": membership,
     "materialize": materialize,
+    "rules": rules,
     "schema": schema,
     "plugins": plugins,
 }
