@@ -60,6 +60,10 @@ def _run(argv: list[str], engine=None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         raise  # handled in main(): the reader went away
+    except OSError as exc:  # the environment: an unwritable --out, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        sys.stderr.write(f"cohort-dsl: error: {where}{exc.strerror or exc}\n")
+        return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if os.environ.get(DEBUG_ENV):
             raise

@@ -126,7 +126,11 @@ def initial_design(spec: Spec) -> Design:
                 bucket.setdefault(value, loc)
     levels: dict[str, list[str]] = {}
     origins: dict[str, dict[str, Location]] = {}
-    for name in axis_names(spec.axes, spec.rules):
+    names = axis_names(spec.axes, spec.rules)
+    if not names:
+        raise error(EMPTY_AXIS, "the spec defines no axes", spec.bundle.document.key_loc(("axes",)),
+                    "declare at least one axis under axes:, or a tuples rule that introduces axes")
+    for name in names:
         decl = spec.axis(name)
         if decl is not None and decl.levels is not None:
             levels[name], origins[name] = decl.levels, dict(decl.origins)

@@ -33,8 +33,11 @@ def temp_beside(path: Path) -> tuple[int, str]:
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""):
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = temp_beside(path)
+    except OSError as exc:  # name the file the user asked for, not its parent
+        raise OSError(exc.errno, f"cannot write the file here ({exc.strerror})", str(path)) from None
     try:
         if "b" in mode:
             handle = os.fdopen(fd, mode)

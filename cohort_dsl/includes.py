@@ -48,6 +48,8 @@ class Include:
     rows: list
     locations: list[Location]
     header_line: int = 1
+    #: the source text of items YAML typed as non-text (for hints), by index
+    raws: dict = None
 
     @property
     def name(self) -> str:
@@ -60,7 +62,8 @@ class Include:
         """The include as a list of levels. A CSV must have one column, or a
         column named after ``axis``."""
         if self.header is None:
-            return [(as_level(v, loc), loc) for v, loc in zip(self.rows, self.locations)]
+            raws = self.raws or {}
+            return [(as_level(v, loc, raws.get(i)), loc) for i, (v, loc) in enumerate(zip(self.rows, self.locations))]
         if len(self.header) == 1:
             index = 0
         elif axis in self.header:
@@ -170,6 +173,7 @@ def _read_csv(text: str, path: str) -> Include:
     import io
 
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    physical = None  # source lines, split only if a record looks blank
     header = None
     header_line = 1
     rows: list[tuple[str, ...]] = []
@@ -178,7 +182,10 @@ def _read_csv(text: str, path: str) -> Include:
         for record in reader:
             line = reader.line_num
             if not record or (len(record) == 1 and not record[0].strip()):
-                continue  # blank line
+                if physical is None:
+                    physical = text.splitlines()
+                if line > len(physical) or not physical[line - 1].strip():
+                    continue  # a blank line; a quoted "" is an empty cell
             cells = tuple(cell.strip() for cell in record)
             if header is None:
                 header, header_line = cells, line
@@ -237,7 +244,9 @@ def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> In
     if not isinstance(doc.data, list):
         kind = "nothing" if doc.data is None else type(doc.data).__name__.replace("dict", "a mapping").replace("str", "a string")
         raise error(INCLUDE_FORMAT, f"{os.path.basename(path)} must hold a list, found {kind}", doc.loc(()))
-    return Include(path, None, list(doc.data), [doc.loc((i,)) for i in range(len(doc.data))])
+    count = len(doc.data)
+    raws = {i: doc.raw((i,)) for i in range(count) if doc.raw((i,)) is not None}
+    return Include(path, None, list(doc.data), [doc.loc((i,)) for i in range(count)], raws=raws)
 
 
 def _as_include_error(diagnostic):

@@ -374,19 +374,28 @@ def _diagnose(err, document: Document) -> list[Diagnostic]:
             out.append(at(f"unknown key {extra!r} {container}{expected}", UNKNOWN_KEY,
                           document.key_loc(path + (extra,)), did_you_mean(extra, allowed)))
         return out
-    if err.validator == "propertyNames":
-        bad = err.instance
+    if "propertyNames" in err.relative_schema_path or "propertyNames" in err.absolute_schema_path:
+        bad = err.instance  # the offending key itself
         name_path = path + (bad,) if isinstance(bad, str) else path
         return [at(f"{bad!r} is not a valid name: use letters, digits, '_', '-' and '.'",
                    loc=document.key_loc(name_path))]
+
     # A value of the wrong shape altogether (no alternative even has its
     # type): the oneOf/anyOf's own message.
     wrong_shape = err is top or (tuple(top.absolute_path) == path and err.validator in ("type", "pattern", "enum"))
+    alternatives = err.validator in ("oneOf", "anyOf") and err.context
+    trap = None
+    if err.validator == "type":
+        trap = err
+    elif alternatives:  # best_match stopped at alternatives that all failed on type
+        trap = next((c for c in err.context if c.validator == "type" and tuple(c.absolute_path) == path), None)
+    if trap is not None and _is_yaml_trap(_as_list(trap.validator_value), value) and not (wrong_shape and top.schema.get("x-message") and err is top):
+        is_level = set(_as_list(trap.validator_value)) == {"string", "integer"} or alternatives
+        return [non_string_level(value, document.loc(path), document.raw(path), "level" if is_level else "value")]
     if wrong_shape and top.schema.get("x-message"):
         message = _format(top.schema["x-message"], key, value)
-    elif err.validator == "type" and _is_yaml_trap(_as_list(err.validator_value), value):
-        is_level = set(_as_list(err.validator_value)) == {"string", "integer"}
-        return [non_string_level(value, document.loc(path), document.raw(path), "level" if is_level else "value")]
+    elif alternatives and err.schema.get("x-message"):
+        message = _format(err.schema["x-message"], key, value)
     else:
         templates = err.schema.get("x-messages") or {}
         if err.validator in templates:

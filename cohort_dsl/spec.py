@@ -228,7 +228,7 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
             continue
         if rule.name in named:
             first = named[rule.name][1]
-            out.append(Diagnostic(DUPLICATE_NAME, f"rule name {rule.name!r} is already used by {first.label} (line {first.location.line})",
+            out.append(Diagnostic(DUPLICATE_NAME, f"rule name {rule.name!r} is already used by {first.label}{_at_line(first.location)}",
                                   rule.location, ERROR, "rule names must be unique across sections"))
         elif rule.name in known_axes:
             out.append(Diagnostic(DUPLICATE_NAME, f"{rule.label}: {rule.name!r} is also an axis name", rule.location, ERROR,
@@ -249,7 +249,7 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
                 elif where > index:
                     out.append(Diagnostic(
                         FORWARD_REFERENCE,
-                        f"{rule.label} uses {other.label}, which is defined later (line {other.location.line})",
+                        f"{rule.label} uses {other.label}, which is defined later{_at_line(other.location)}",
                         ref.location, ERROR,
                         f"rules run in document order: move {rule.label} below {other.label}",
                     ))
@@ -259,6 +259,10 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
             out.append(Diagnostic(UNKNOWN_NAME, f"{rule.label}: unknown {what} {ref.name!r}", ref.location, ERROR,
                                   did_you_mean(ref.name, candidates) or _list_hint(candidates)))
     return out
+
+
+def _at_line(location: Location) -> str:
+    return f" (line {location.line})" if location.line else ""
 
 
 def _list_hint(candidates: list[str]) -> str | None:
