@@ -119,7 +119,24 @@ def build_engine(
         registry = Registry.collect(pm, infos)
     except RegistryError as exc:
         raise PluginError(str(exc)) from None
+    _check_plugin_schemas(registry)
     return Engine(pm, registry)
+
+
+def _check_plugin_schemas(registry) -> None:
+    """A third-party schema fragment must be valid JSON Schema and compose
+    with the others; built-in fragments are guarded by tests, so a run
+    without third-party fragments never imports jsonschema for this."""
+    from cohort_dsl.schema import SchemaFragmentError, check_fragments
+
+    third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
+    if not third_party and not registry.spec_keys:
+        return
+    try:
+        check_fragments(registry)
+        registry.schema  # composition: clashing $defs are reported here
+    except SchemaFragmentError as exc:
+        raise PluginError(str(exc)) from None
 
 
 def _entry_points():

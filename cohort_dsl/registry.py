@@ -131,6 +131,7 @@ class Registry:
     catalog_sources: dict[str, Any] = field(default_factory=dict)
     layouts: dict[str, Any] = field(default_factory=dict)
     spec_keys: dict[str, Mapping] = field(default_factory=dict)
+    spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
     hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
     _schema: dict | None = None
     _validator: Any = None
@@ -181,6 +182,7 @@ class Registry:
             registry.hooks_by_plugin.setdefault(info.name, []).append("cohort_dsl_spec_keys")
             for key, schema in (impl.function() or {}).items():
                 _claim(registry.spec_keys, key, _Keyed(schema, info), "top-level spec key")
+        registry.spec_key_plugins = {k: v.plugin for k, v in registry.spec_keys.items()}
         registry.spec_keys = {k: v.value for k, v in registry.spec_keys.items()}
         return registry
 

@@ -75,23 +75,23 @@ def check_fragments(registry) -> None:
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
-    for section, kind in registry.rule_kinds.items():
-        if kind.plugin is not None and kind.plugin.builtin:
-            continue
+    fragments = [(f"rule kind {section!r}", kind.plugin, kind.schema) for section, kind in registry.rule_kinds.items()
+                 if not (kind.plugin is not None and kind.plugin.builtin)]
+    fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
+                  for key, schema in registry.spec_keys.items()]
+    for what, plugin, fragment in fragments:
         try:
-            Draft202012Validator.check_schema(dict(kind.schema))
+            Draft202012Validator.check_schema(dict(fragment))
         except SchemaError as exc:
             path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-            raise SchemaFragmentError(
-                f"plugin {kind.plugin}: the schema fragment of rule kind {section!r} is invalid at {path}: {exc.message}"
-            ) from None
+            owner = f"plugin {plugin}: " if plugin else ""
+            raise SchemaFragmentError(f"{owner}the schema fragment of {what} is invalid at {path}: {exc.message}") from None
 
 
 def validator_for(registry):
     if registry._validator is None:
         from jsonschema import Draft202012Validator
 
-        check_fragments(registry)
         registry._validator = Draft202012Validator(registry.schema)
     return registry._validator
 
