@@ -21,7 +21,9 @@ def render_text(compiled, out) -> None:
         line = f"  {step['step']:<{width}}  {step['rows']:>12,}"
         if previous is not None:
             change = step["rows"] - previous
-            line += f"  {change:+,}" if change else "  (removes nothing)"
+            line += f"  {change:>+12,}" if change else "  (removes nothing)"
+        else:
+            line += " " * 14
         if step.get("line"):
             line += f"   line {step['line']}"
         out.write(line + "\n")

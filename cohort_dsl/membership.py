@@ -18,6 +18,7 @@ held, never the rows.
 from __future__ import annotations
 
 import hashlib
+from hashlib import blake2b
 from dataclasses import dataclass, field
 from itertools import product
 from operator import itemgetter
@@ -55,9 +56,7 @@ def normalize(value) -> str:
 def gen_id(prefix: str, components) -> str:
     """``prefix`` + base 36 of the big-endian BLAKE2b-80 digest of the
     normalised components joined with ``|`` (replicates as integers)."""
-    text = "|".join(str(c) if isinstance(c, int) else normalize(c) for c in components)
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=10).digest()
-    return prefix + base36(int.from_bytes(digest, "big"))
+    return prefix + _b36_digest("|".join(str(c) if isinstance(c, int) else normalize(c) for c in components))
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,8 @@ class Membership:
         self.counts: dict[str, int] = {}
         self.stages = self._bind()
         self._check_replicates()
-        self._case_collisions = self._check_case_collisions()
+        self._check_case_collisions()
+        self._attribute_collisions = self._check_attribute_collisions()
 
     # -- binding and up-front checks ----------------------------------------
     def _bind(self) -> list[_Bound]:
@@ -204,128 +204,257 @@ class Membership:
                             self._origin(column, b2), ERROR, "ids are case-insensitive; use one spelling"))
         return found
 
+    def _check_attribute_collisions(self) -> set[int]:
+        """A stage whose llm is an attribute (not part of its id) collides
+        when one id key has several llm values. Factors are independent, so
+        that happens exactly when, inside the llm's factor, rows that agree
+        on the key columns there disagree on the llm: checked on the factor,
+        never on the rows. Returns the depths of the colliding stages."""
+        colliding = set()
+        design = self.compiled.design
+        for depth, b in enumerate(self.stages):
+            if b.llm is None or b.stage.llm_in_id:
+                continue
+            keys = set(self._id_columns(depth))
+            factor = design.factor_of(b.llm)
+            i_llm = factor.axes.index(b.llm)
+            idx = [i for i, axis in enumerate(factor.axes) if axis in keys]
+            first_llm: dict[tuple, str] = {}
+            clashes = 0
+            example = None
+            for row in factor.rows:
+                key = tuple(normalize(row[i]) for i in idx)
+                llm = first_llm.setdefault(key, row[i_llm])
+                if llm != row[i_llm]:
+                    clashes += 1
+                    example = example or (llm, row[i_llm])
+            if example:
+                colliding.add(depth)
+                a, c = example
+                stage = b.stage.name
+                self.diagnostics.append(Diagnostic(
+                    ID_COLLISION,
+                    f"{stage} records that differ only in {b.llm} get the same id: {a!r} ({self._origin(b.llm, a)}) and "
+                    f"{c!r} are both used for one {stage}" + (f" ({clashes} such cases in its factor)" if clashes > 1 else ""),
+                    self._origin(b.llm, c), ERROR,
+                    f"{b.llm} is not part of the {stage} id; couple it to the id columns (a tie or tuple) so each "
+                    f"{stage} has one {b.llm}",
+                ))
+        return colliding
+
     # -- records --------------------------------------------------------------
-    def _projection(self, columns: list[str]):
-        """The distinct rows projected on ``columns``, in first-seen order,
-        as (factor lists, getter into column order)."""
+    def _id_columns(self, depth: int) -> list[str]:
+        """The columns the id of the stage at ``depth`` depends on, its
+        ancestors' first (each stage's list extends its parent's)."""
+        columns: list[str] = []
+        for b in self.stages[: depth + 1]:
+            own = [c for c in (b.combo, b.template) if c]
+            if b.llm and b.stage.llm_in_id:
+                own.append(b.llm)
+            if b.replicate:
+                own.append(b.replicate)
+            columns += own
+        return columns
+
+    def _normalizers(self) -> dict[str, dict[str, str]]:
+        """level -> id component, per id column (replicates as integers)."""
+        design = self.compiled.design
+        out = {}
+        for depth in range(len(self.stages)):
+            for column in self._id_columns(depth):
+                if column not in out:
+                    reps = self.replicate_values.get(column)
+                    out[column] = {level: (str(reps[level]) if reps is not None else normalize(level))
+                                   for level in design.domain(column)}
+        return out
+
+    def _display(self, normalizers) -> dict[str, dict[str, str]]:
+        """id component -> the first way it was written (for output)."""
+        out = {}
+        for column, table in normalizers.items():
+            first: dict[str, str] = {}
+            for level, norm in table.items():
+                first.setdefault(norm, level.strip())
+            out[column] = first
+        return out
+
+    def _projection(self, columns: list[str], normalizers) -> tuple[list, list[str]]:
+        """The distinct rows projected on ``columns`` (id columns as id
+        components), per factor, in first-seen order; and the column order
+        of a row of their product."""
         lists, flat = [], []
         for factor in self.compiled.design.factors:
-            wanted = [a for a in factor.axes if a in columns]
+            wanted = [(i, a) for i, a in enumerate(factor.axes) if a in columns]
             if not wanted:
                 continue
-            idx = [factor.axes.index(a) for a in wanted]
-            lists.append(list(dict.fromkeys(tuple(row[i] for i in idx) for row in factor.rows)))
-            flat.extend(wanted)
-        order = [flat.index(c) for c in columns]
-        return lists, order
+            maps = [(i, normalizers.get(a)) for i, a in wanted]
+            rows = (tuple(m[row[i]] if m is not None else row[i] for i, m in maps) for row in factor.rows)
+            lists.append(list(dict.fromkeys(rows)))
+            flat.extend(a for _, a in wanted)
+        return lists, flat
 
-    def records(self, skip_last: bool = False) -> Iterator[Record]:
+    def _own_positions(self, depth: int) -> list[int]:
+        """Positions, in the stage's id key, of its own components (the
+        parent's key comes first; the combo belongs to the first stage)."""
+        b = self.stages[depth]
+        columns = self._id_columns(depth)
+        n_parent = len(self._id_columns(depth - 1)) if depth else 0
+        return [i for i in range(n_parent, len(columns)) if not (depth and columns[i] == b.combo)]
+
+    def _default_replicate(self, depth: int) -> list[str]:
+        """The replicate component when the stage has no replicate column."""
+        return [] if self.stages[depth].replicate else ["1"]
+
+    def _id_function(self, depth: int, parent):
+        """key (the id columns' components, in order) -> gen id, memoised in
+        a bounded dict: rows come in product order, so parents repeat in runs
+        and a small memo hits almost always."""
+        n_parent = len(self._id_columns(depth - 1)) if depth else 0
+        own = self._own_positions(depth)
+        tail = self._default_replicate(depth)
+        prefix = self.stages[depth].stage.prefix
+        memo: dict[tuple, str] = {}
+
+        def id_of(key: tuple) -> str:
+            """``key``: the values of the stage's id columns, in order."""
+            gid = memo.get(key)
+            if gid is None:
+                parts = [key[i] for i in own] + tail
+                if parent is not None:
+                    parts.insert(0, parent(key[:n_parent]))
+                gid = prefix + _b36_digest("|".join(parts))
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[key] = gid
+            return gid
+
+        return id_of
+
+    def records(self) -> Iterator[Record]:
         """All records: each stage in first-seen order, deduplicated by id.
-        ``skip_last`` stops before the last stage (enough to find collisions)."""
-        parent_ids: dict[tuple, str] = {}
-        parent_columns: list[str] = []
-        collided = self._case_collisions
-        last = len(self.stages) - 1
+
+        Each stage is one pass over the product of the factors projected on
+        the columns it reads; nothing proportional to the rows is held."""
+        normalizers = self._normalizers()
+        display = self._display(normalizers)
+        combo_column = self.stages[0].combo
+        parent_of = None  # the previous stage's (memoised) id function
         for depth, b in enumerate(self.stages):
-            if skip_last and depth == last:
-                return
-            stage = b.stage
-            id_columns = parent_columns + [c for c in (b.combo, b.template) if c] \
-                + ([b.llm] if b.llm and stage.llm_in_id else []) + ([b.replicate] if b.replicate else [])
-            attribute = [b.llm] if b.llm and not stage.llm_in_id else []
-            combo_column = self.stages[0].combo
-            columns = list(dict.fromkeys(id_columns + attribute + ([combo_column] if combo_column else [])))
-            lists, order = self._projection(columns)
-            pos = {c: i for i, c in enumerate(columns)}
-            get_parent_key = itemgetter(*[pos[c] for c in parent_columns]) if parent_columns else None
-            get_key = itemgetter(*[pos[c] for c in id_columns])
-            reps = self.replicate_values.get(b.replicate, {})
-            i_combo = pos.get(combo_column) if combo_column else None
-            i_template, i_llm = pos[b.template], (pos[b.llm] if b.llm else None)
-            i_rep = pos.get(b.replicate) if b.replicate else None
-            own: dict[tuple, str] = {}
-            seen: dict[str, tuple] = {}
-            # Parents are held (children need their ids); the last stage is
-            # streamed unless an earlier collision can repeat its ids.
-            keep_all = depth < last or collided
-            attribute_positions = [pos[c] for c in attribute]
+            id_columns = self._id_columns(depth)
+            parent_columns = self._id_columns(depth - 1) if depth else []
+            own_columns = [id_columns[i] for i in self._own_positions(depth)]
+            attribute = [b.llm] if b.llm and not b.stage.llm_in_id else []
+            lists, flat = self._projection(id_columns + attribute, normalizers)
+            at = {column: flat.index(column) for column in flat}
+            get_parent_key = _getter([at[c] for c in parent_columns])
+            get_own = _getter([at[c] for c in own_columns])
+            get_key = _getter([at[c] for c in id_columns])
+            tail = tuple(self._default_replicate(depth))
+            i_combo, i_template = at.get(combo_column), at[b.template]
+            i_llm, i_rep = at.get(b.llm), at.get(b.replicate)
+            show_combo = display.get(combo_column, {})
+            show_template = display[b.template]
+            show_llm = display.get(b.llm) if b.llm and b.stage.llm_in_id else None
+            dedupe = set() if depth in self._attribute_collisions else None
+            name, cohort, prefix = b.stage.name, self.cohort_id, b.stage.prefix
             count = 0
-            collisions = 0
-            prefix = stage.prefix
             for combo in product(*lists):
-                flat = sum(combo, ())
-                row = tuple(flat[i] for i in order)
-                replicate = reps[row[i_rep]] if i_rep is not None else 1
-                parent = parent_ids[_key(get_parent_key, row)] if get_parent_key else ""
-                head = [parent] if parent else [row[i_combo]]
-                components = head + [row[i_template]] + ([row[i_llm]] if (i_llm is not None and stage.llm_in_id) else []) + [replicate]
-                gid = gen_id(prefix, components)
-                key = _key(get_key, row)
-                if keep_all:
-                    earlier = seen.get(gid)
-                    if earlier is not None:
-                        own[key] = gid
-                        # Case collisions and colliding parents are reported
-                        # where they arise; here only this stage's attributes.
-                        if any(earlier[i] != row[i] for i in attribute_positions):
-                            collisions += 1
-                            if collisions == 1:
-                                self._report_collision(stage, gid, columns, earlier, row, attribute)
-                        collided = True
+                row = sum(combo, ())
+                if dedupe is not None:  # one llm per record: the first seen
+                    key = get_key(row)
+                    if key in dedupe:
                         continue
-                    seen[gid] = row
-                    own[key] = gid
+                    dedupe.add(key)
                 count += 1
-                yield Record(stage.name, gid, self.cohort_id, parent,
-                             row[i_combo].strip() if i_combo is not None else "",
-                             row[i_template].strip(), row[i_llm].strip() if i_llm is not None else "", replicate)
-            if collisions > 1:
-                self.diagnostics[-1] = _with_count(self.diagnostics[-1], collisions)
-            self.counts[stage.name] = count
-            parent_ids = own
-            parent_columns = id_columns
-
-    def _report_collision(self, stage: Stage, gid: str, columns: list[str], first: tuple, second: tuple, attribute) -> None:
-        column, a, b = next((c, x, y) for c, x, y in zip(columns, first, second) if x != y and c in attribute)
-        self.diagnostics.append(Diagnostic(
-            ID_COLLISION,
-            f"two {stage.name} records get the same id {gid}: they differ only in {column} "
-            f"({a!r} at {self._origin(column, a)} and {b!r})",
-            self._origin(column, b), ERROR,
-            f"{column} is not part of the {stage.name} id; couple it to the id columns (a tie or tuple) so each "
-            f"{stage.name} has one {column}",
-        ))
+                if parent_of is not None:
+                    parent = parent_of(get_parent_key(row))
+                    text = "|".join((parent,) + get_own(row) + tail)
+                else:
+                    parent = ""
+                    text = "|".join(get_own(row) + tail)
+                llm = row[i_llm] if i_llm is not None else ""
+                yield tuple.__new__(Record, (
+                    name, prefix + _b36_digest(text), cohort, parent,
+                    show_combo[row[i_combo]] if i_combo is not None else "",
+                    show_template[row[i_template]],
+                    show_llm[llm] if show_llm is not None else llm.strip(),
+                    int(row[i_rep]) if i_rep is not None else 1,
+                ))
+            self.counts[name] = count
+            parent_of = self._id_function(depth, parent_of)
 
 
-def _key(getter, row) -> tuple:
-    value = getter(row)
-    return value if isinstance(value, tuple) else (value,)
+def _getter(positions: list[int]):
+    """A function row -> tuple of the values at ``positions`` (C speed)."""
+    if not positions:
+        return lambda row: ()
+    if len(positions) == 1:
+        i = positions[0]
+        return lambda row: (row[i],)
+    return itemgetter(*positions)
 
 
-def _with_count(diagnostic: Diagnostic, n: int) -> Diagnostic:
-    from dataclasses import replace
+_MEMO_SIZE = 4096
+_B36_TRIPLES: list[str] = []
 
-    return replace(diagnostic, message=diagnostic.message + f" ({n} such collisions in all)")
+
+def _b36_digest(text: str) -> str:
+    """base36(BLAKE2b-80(text)), without the prefix. 2**80 < 46656**6, so
+    six base-46656 digits (three base-36 digits each) always suffice."""
+    n = int.from_bytes(blake2b(text.encode("utf-8"), digest_size=10).digest(), "big")
+    t = _B36_TRIPLES or _build_triples()
+    n, a = divmod(n, 46656)
+    n, b = divmod(n, 46656)
+    n, c = divmod(n, 46656)
+    n, d = divmod(n, 46656)
+    n, e = divmod(n, 46656)
+    return (t[n] + t[e] + t[d] + t[c] + t[b] + t[a]).lstrip("0") or "0"
+
+
+def _build_triples() -> list[str]:
+    _B36_TRIPLES.extend(a + b + c for a in _DIGITS for b in _DIGITS for c in _DIGITS)
+    return _B36_TRIPLES
+
+
+class _Encoded(dict):
+    """value -> its encoding, computed once per distinct value."""
+
+    def __init__(self, encode):
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, value):
+        text = self[value] = self.encode(value)
+        return text
 
 
 def write_records(records, out, fmt: str = "csv", wide: bool = False) -> int:
-    """Write records as CSV (with a header) or JSONL; slim unless ``wide``."""
+    """Write records as CSV (with a header) or JSONL; slim unless ``wide``.
+    Every distinct value is encoded once; ids never need quoting."""
     import json
 
     from cohort_dsl.rows import csv_field
 
     columns = WIDE_COLUMNS if wide else SLIM_COLUMNS
-    n = len(columns)
     if fmt == "csv":
         out.write(",".join(columns) + "\n")
-
-        def line(r):
-            return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in r[:n]) + "\n"
+        e = _Encoded(csv_field)
+        if wide:
+            def line(r):
+                return f"{e[r[0]]},{r[1]},{e[r[2]]},{r[3]},{e[r[4]]},{e[r[5]]},{e[r[6]]},{r[7]}\n"
+        else:
+            def line(r):
+                return f"{e[r[0]]},{r[1]}\n"
     else:
-        keys = [json.dumps(c) + ": " for c in columns]
-
-        def line(r):
-            return "{" + ", ".join(k + json.dumps(v, ensure_ascii=False) for k, v in zip(keys, r)) + "}\n"
+        e = _Encoded(lambda v: json.dumps(v, ensure_ascii=False))
+        k = [json.dumps(c) + ": " for c in columns]
+        if wide:
+            def line(r):
+                return (f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\", {k[2]}{e[r[2]]}, {k[3]}\"{r[3]}\", {k[4]}{e[r[4]]}, "
+                        f"{k[5]}{e[r[5]]}, {k[6]}{e[r[6]]}, {k[7]}{r[7]}}}\n")
+        else:
+            def line(r):
+                return f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\"}}\n"
     count = 0
     batch = []
     for record in records:

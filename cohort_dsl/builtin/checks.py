@@ -62,9 +62,7 @@ def stale_membership(context):
 
 
 def _membership_walk(context) -> tuple[list, list]:
-    """Walk the membership once per bundle for both checks: collisions
-    arise among the held stages, so without a committed membership.csv the
-    streamed last stage is skipped; with one, every record is compared."""
+    """Build the membership once per bundle for both checks."""
     cached = context.cache.get("membership")
     if cached is not None:
         return cached
@@ -76,12 +74,9 @@ def _membership_walk(context) -> tuple[list, list]:
     try:
         membership = context.membership
         committed = context.cohort_dir / "membership.csv" if context.cohort_dir else None
-        if committed is not None and committed.is_file():
-            stale = _compare_committed(context, membership, committed)
-        else:
-            for _ in membership.records(skip_last=True):
-                pass
-            stale = []
+        # Collisions are found from the factors when the membership is built;
+        # only the stale check walks the records.
+        stale = _compare_committed(context, membership, committed) if committed is not None and committed.is_file() else []
         cached = (list(membership.diagnostics), stale)
     except SpecError as exc:  # M001/M004/M005: reported once
         cached = (exc.diagnostics, [])
