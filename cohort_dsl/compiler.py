@@ -142,5 +142,5 @@ def initial_design(spec: Spec) -> Design:
         levels[name], origins[name] = list(found), dict(found)
     design = Design.from_levels(levels, limits)
     design.origins = origins
-    design.declared = {name: set(values) for name, values in levels.items()}
+    design.declared = levels
     return design

@@ -96,7 +96,7 @@ class Design:
     # axis -> level -> where the level was first written (for catalog checks)
     origins: dict[str, dict[str, Location]] = field(default_factory=dict)
     # axis -> the levels it started with (declared, or listed by tuples)
-    declared: dict[str, set] = field(default_factory=dict)
+    declared: dict[str, list] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     current_rule: object = None
 

@@ -16,7 +16,7 @@ WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per level of large includes: keep it small
 class Location:
     """Where something was written: a file, and a 1-based line and column.
 

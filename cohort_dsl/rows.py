@@ -99,7 +99,7 @@ class RowPlan:
                 text = cache[value] = encode(value)
             return text
 
-        encoded = [[tuple(map(enc, row)) for row in rows] for rows in self.factor_rows]
+        encoded = [rows if _unchanged(rows, enc) else [tuple(map(enc, row)) for row in rows] for rows in self.factor_rows]
         if header and fmt == "csv":
             out.write(self.header(fmt))
         total = self.count if limit is None else min(limit, self.count)
@@ -161,6 +161,12 @@ class RowPlan:
                 j, digit = divmod(j, size)
                 parts.append(rows[digit])
             yield sum(reversed(parts), ())
+
+
+def _unchanged(rows: list, enc) -> bool:
+    """True when encoding leaves every value as it is (plain CSV text), so
+    the factor's rows can be used without a copy."""
+    return all(enc(value) is value for row in rows for value in row)
 
 
 def _flat_product(factor_rows: list) -> list[tuple]:

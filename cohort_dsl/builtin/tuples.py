@@ -64,9 +64,10 @@ def _row(item, location, axes, name, entry=None, index=None) -> tuple:
 
 
 def apply(design, *, name, axes, rows, location):
+    declared = [set(design.declared[axis]) for axis in axes]
     for row, loc in rows:
-        for axis, level in zip(axes, row):
-            if level not in design.declared[axis]:
+        for axis, level, levels in zip(axes, row, declared):
+            if level not in levels:
                 raise error(OUT_OF_DOMAIN, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
                             f"{axis!r} is declared under axes:; add the level there or fix the item")
     unique, origins = dedupe(rows, f"tuples {name} items", design.report)
