@@ -151,13 +151,16 @@ def finish(found: list[Diagnostic], run: LintRun, config_path: Path | None = Non
         if key not in seen:
             seen.add(key)
             out.append(d)
-    return _apply_suppressions(out, run)
+    return _apply_suppressions(out, run, config_path)
 
 
-def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun) -> list[Diagnostic]:
+def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun, config_path: Path | None = None) -> list[Diagnostic]:
     """Drop diagnostics whose line carries ``# noqa`` (all codes) or
-    ``# noqa: CODE[, CODE]``; warn about suppressions that suppress nothing."""
+    ``# noqa: CODE[, CODE]``; warn about suppressions that suppress nothing
+    (in the bundle's config.yaml even when it has no finding)."""
     files = {d.location.path for d in diagnostics if d.location.path and d.location.line}
+    if config_path is not None:
+        files.add(str(Path(config_path).absolute()))
     comments: dict[str, dict[int, tuple[set | None, int]]] = {}
     for path in files:
         if path.endswith((".yaml", ".yml")):

@@ -174,7 +174,7 @@ class Membership:
             values = {}
             for level in self.compiled.design.domain(b.replicate):
                 text = level.strip()
-                if not text.isdigit() or int(text) < 1:
+                if not (text.isascii() and text.isdigit()) or int(text) < 1:
                     raise error(BAD_REPLICATE, f"replicate {level!r} in column {b.replicate!r} is not a positive integer",
                                 self._origin(b.replicate, level), "replicates are counted from 1: 1, 2, 3, …")
                 values[level] = int(text)
@@ -186,22 +186,26 @@ class Membership:
         found = False
         checked = set()
         for b in self.stages:
-            for column in (b.combo, b.template, b.llm if b.stage.llm_in_id else None):
+            for column in (b.combo, b.template, b.llm if b.stage.llm_in_id else None, b.replicate):
                 if column is None or column in checked:
                     continue
                 checked.add(column)
+                reps = self.replicate_values.get(column)
                 groups: dict[str, list[str]] = {}
                 for level in self.compiled.design.domain(column):
-                    groups.setdefault(normalize(level), []).append(level)
+                    groups.setdefault(str(reps[level]) if reps is not None else normalize(level), []).append(level)
                 for same in groups.values():
                     if len(same) > 1:
                         found = True
                         a, b2 = same[0], same[1]
                         self.diagnostics.append(Diagnostic(
                             ID_COLLISION,
-                            f"{column} values {a!r} ({self._origin(column, a)}) and {b2!r} differ only in case or spaces: "
-                            f"they give the same generation ids",
-                            self._origin(column, b2), ERROR, "ids are case-insensitive; use one spelling"))
+                            f"{column} values {a!r} ({self._origin(column, a)}) and {b2!r} "
+                            + ("are the same number" if reps is not None else "differ only in case or spaces")
+                            + ": they give the same generation ids",
+                            self._origin(column, b2), ERROR,
+                            "replicates are compared as integers; use one spelling" if reps is not None
+                            else "ids are case-insensitive; use one spelling"))
         return found
 
     def _check_attribute_collisions(self) -> set[int]:
