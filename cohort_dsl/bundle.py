@@ -45,9 +45,6 @@ class Bundle:
             cached = self._includes[key] = read(path, at, self.limits)
         return cached
 
-    def included_files(self) -> list[str]:
-        return list(self._includes)
-
 
 def find_bundle_dir(path: str | Path) -> Path:
     """The bundle folder for a path given on the command line: the folder

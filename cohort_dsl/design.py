@@ -121,9 +121,6 @@ class Design:
                 return factor
         raise KeyError(axis)
 
-    def has_axis(self, name: str) -> bool:
-        return name in self.targets and self.targets[name].kind == "axis"
-
     def domain(self, axis: str) -> list[str]:
         """The distinct current values of an axis, in factor order."""
         factor = self.factor_of(axis)

@@ -9,7 +9,7 @@ cross the CLI boundary.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 ERROR = "error"
 WARNING = "warning"
@@ -49,13 +49,6 @@ class Diagnostic:
     hint: str | None = None
     # The plugin whose rule produced it, when not the core.
     plugin: str | None = None
-
-    @property
-    def is_error(self) -> bool:
-        return self.severity == ERROR
-
-    def with_severity(self, severity: str) -> "Diagnostic":
-        return replace(self, severity=severity)
 
     def sort_key(self) -> tuple:
         loc = self.location

@@ -17,9 +17,8 @@ held, never the rows.
 
 from __future__ import annotations
 
-import hashlib
 from hashlib import blake2b
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import product
 from operator import itemgetter
 from typing import Iterator, NamedTuple

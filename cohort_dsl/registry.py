@@ -137,10 +137,6 @@ class Registry:
     _validator: Any = None
     _checker: Any = None
 
-    def severity_of(self, code: str) -> str:
-        rule = self.lint_rules.get(code)
-        return rule.severity if rule else ERROR
-
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
         """Call every declaration hook plugin by plugin, so each answer is

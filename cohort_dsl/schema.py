@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, did_you_mean
 from cohort_dsl.document import Document
@@ -457,11 +456,6 @@ def _plain_message(err, value) -> str:
     if v == "pattern":
         return f"{value!r} does not match the expected form"
     return err.message
-
-
-def editor_schema(registry) -> dict:
-    """The composed schema as written to ``schemas/cohort-spec.schema.json``."""
-    return registry.schema
 
 
 def dumps(schema: dict) -> str:

@@ -18,7 +18,6 @@ Command-line flags override the file. Errors here are usage errors (exit 2).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,6 +154,3 @@ def _positive(value, key, where) -> int:
         raise UsageError(f"{where}: {key} must be a positive integer, not {value!r}")
     return value
 
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
