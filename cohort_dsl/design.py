@@ -154,9 +154,10 @@ class Design:
         """Record a non-fatal finding (a warning, usually)."""
         self.diagnostics.append(diagnostic)
 
-    def check_in_domain(self, target: Target, value: tuple, location: Location, shown=None) -> None:
-        """Raise R006 unless ``value`` (decoded for ``target``) is current."""
-        if value in self.domain_of(target.axes):
+    def check_in_domain(self, target: Target, value: tuple, location: Location, shown=None, domain: set | None = None) -> None:
+        """Raise R006 unless ``value`` (decoded for ``target``) is current.
+        Pass ``domain`` (``domain_of(target.axes)``) when checking many values."""
+        if value in (domain if domain is not None else self.domain_of(target.axes)):
             return
         if target.scalar and target.kind == "axis":
             levels = self.domain(target.axes[0])

@@ -23,6 +23,7 @@ YAML_FEATURE = "Y005"
 Path = tuple  # a JSON path: keys (str) and indices (int)
 
 _TAG = "tag:yaml.org,2002:"
+_UNSUPPORTED = object()
 
 
 @dataclass
@@ -70,16 +71,20 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
     import yaml
 
     if isinstance(text, bytes):
+        size = len(text)
         text = decode_utf8(text, path)
-    if len(text) > limits.max_document_bytes:
+    else:
+        size = len(text.encode("utf-8")) if 4 * len(text) > limits.max_document_bytes else len(text)
+    if size > limits.max_document_bytes:
         raise error(
             YAML_LIMIT,
-            f"document is {len(text):,} characters, above the limit of {limits.max_document_bytes:,}",
+            f"document is {size:,} bytes, above the limit of {limits.max_document_bytes:,}",
             Location(path),
             hint="raise limits.max-document-bytes in the config if this is intended",
         )
     loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     try:
+        _check_depth(text, path, limits, loader_cls)
         root = yaml.compose(text, Loader=loader_cls)
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, path, text) from None
@@ -93,6 +98,32 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
     _check_size(root, path, limits)
     doc.data = _Builder(doc, limits).build(root, (), 0)
     return doc
+
+
+def _check_depth(text: str, path: str | None, limits: Limits, loader_cls) -> None:
+    """Refuse nesting deeper than the limit *before* composing: libyaml's
+    composer recurses in C and a deeply nested document crashes the process.
+    The event parser keeps an explicit stack, so it is safe to walk. Only a
+    document that could be that deep (enough brackets, or that much
+    indentation) is walked."""
+    import yaml
+
+    limit = limits.max_yaml_depth
+    brackets = text.count("[") + text.count("{")
+    if brackets <= limit and not any(len(line) - len(line.lstrip(" ")) >= limit for line in text.splitlines()):
+        return
+    depth = 0  # open collections = the depth of the next node (the root is 0)
+    nodes = (yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.ScalarEvent, yaml.AliasEvent)
+    for event in yaml.parse(text, Loader=loader_cls):
+        if isinstance(event, nodes) and depth > limit:
+            mark = event.start_mark
+            raise error(YAML_LIMIT, f"document is nested more than {limit} levels deep",
+                        Location(path, mark.line + 1, mark.column + 1),
+                        "raise limits.max-yaml-depth in the config if this is intended")
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
 
 
 def decode_utf8(raw: bytes, path: str | None) -> str:
@@ -112,6 +143,9 @@ def decode_utf8(raw: bytes, path: str | None) -> str:
 
 def _syntax_error(exc, path: str | None, text: str) -> SpecError:
     mark = exc.problem_mark or exc.context_mark
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if exc.context_mark is not None and (mark is None or mark.line >= lines or "end of stream" in (exc.problem or "")):
+        mark = exc.context_mark  # e.g. an unclosed quote: where it opened
     line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
     problem = (exc.problem or exc.context or "invalid YAML").strip()
     message = f"invalid YAML: {problem}"
@@ -144,6 +178,7 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
                 YAML_LIMIT,
                 f"document is nested more than {limits.max_yaml_depth} levels deep",
                 Location(path, mark.line + 1, mark.column + 1),
+                "raise limits.max-yaml-depth in the config if this is intended",
             )
         if key in in_progress:
             mark = node.start_mark
@@ -171,7 +206,8 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
             f"document expands to more than {limits.max_yaml_nodes:,} nodes"
             " (anchors and aliases are expanded)",
             Location(path, root.start_mark.line + 1, root.start_mark.column + 1),
-            hint="an alias bomb, or a spec that should move its levels into @file: includes",
+            hint="an alias bomb, or a spec that should move its levels into @file: includes "
+                 "(limits.max-yaml-nodes raises the limit)",
         )
 
 
@@ -239,18 +275,24 @@ class _Builder:
         c = self.constructor
         if tag == _TAG + "str":
             return node.value
-        if tag == _TAG + "int":
-            value = c.construct_yaml_int(node)
-        elif tag == _TAG + "bool":
-            value = c.construct_yaml_bool(node)
-        elif tag == _TAG + "null":
-            value = None
-        elif tag == _TAG + "float":
-            value = c.construct_yaml_float(node)
-        elif tag == _TAG + "timestamp":
-            # An unquoted date is a name here (`2024-05-01` as a level).
-            return node.value
-        else:
+        try:
+            if tag == _TAG + "int":
+                value = c.construct_yaml_int(node)
+            elif tag == _TAG + "bool":
+                value = c.construct_yaml_bool(node)
+            elif tag == _TAG + "null":
+                value = None
+            elif tag == _TAG + "float":
+                value = c.construct_yaml_float(node)
+            else:
+                value = _UNSUPPORTED
+        except ValueError:  # e.g. an integer of thousands of digits
+            raise error("Y003", f"{node.value[:20]}… is too long a number", Location(self.doc.path, *self._pos(node)),
+                        f'quote it if it is a name: "{node.value[:20]}…"') from None
+        if value is _UNSUPPORTED:
+            if tag == _TAG + "timestamp":
+                # An unquoted date is a name here (`2024-05-01` as a level).
+                return node.value
             raise error(YAML_FEATURE, f"unsupported YAML tag {tag!r}",
                         Location(self.doc.path, *self._pos(node)))
         self.doc.raw_scalars[path] = node.value

@@ -105,6 +105,16 @@ def resolve(ref: str, bundle_dir: Path, at: Location) -> Path:
     rel = ref[len(PREFIX):].strip()
     if not rel:
         raise error(INCLUDE_MISSING, "empty @file: reference", at, hint="write @file:items/name.csv")
+    if "\0" in rel:
+        raise error(INCLUDE_MISSING, f"include {rel!r} contains a NUL character", at)
+    try:
+        return _resolve(rel, bundle_dir, at)
+    except OSError as exc:  # a name too long for the file system, …
+        raise error(INCLUDE_MISSING, f"include {rel[:60]!r}{'…' if len(rel) > 60 else ''} cannot be used: {exc.strerror}",
+                    at) from None
+
+
+def _resolve(rel: str, bundle_dir: Path, at: Location) -> Path:
     if os.path.isabs(rel) or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
         raise error(INCLUDE_ESCAPE, f"include {rel!r} is an absolute path", at,
                     hint="includes are relative to the spec folder; copy the file into it")
@@ -178,9 +188,11 @@ def _read_csv(text: str, path: str) -> Include:
     header_line = 1
     rows: list[tuple[str, ...]] = []
     locations: list[Location] = []
+    start = 1
     try:
         for record in reader:
             line = reader.line_num
+            start = line + 1  # where the next record starts (for csv.Error)
             if not record or (len(record) == 1 and not record[0].strip()):
                 if physical is None:
                     physical = text.splitlines()
@@ -206,8 +218,8 @@ def _read_csv(text: str, path: str) -> Include:
                     raise error(INCLUDE_EMPTY_CELL, f"empty cell in column {name!r}", Location(path, line))
             rows.append(cells)
             locations.append(Location(path, line))
-    except csv.Error as exc:
-        raise error(INCLUDE_FORMAT, f"malformed CSV: {exc}", Location(path, reader.line_num or 1)) from None
+    except csv.Error as exc:  # e.g. an unterminated quote: where its record began
+        raise error(INCLUDE_FORMAT, f"malformed CSV: {exc}", Location(path, start)) from None
     if header is None:
         raise error(INCLUDE_FORMAT, "CSV include is empty (it needs a header row)", Location(path, 1))
     return Include(path, header, rows, locations, header_line)

@@ -59,21 +59,22 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
         raise error(SELF_PAIR, f"pairs {name}: {lt.describe()} and {rt.describe()} both cover axis {shared[0]!r}", location,
                     "a pair couples two independent sides")
     located = []
+    left_domain, right_domain = design.domain_of(lt.axes), design.domain_of(rt.axes)
     if isinstance(items, list):
         for item, loc in items:
             if not isinstance(item, list) or len(item) != 2:
                 raise error(ARITY, f"pairs {name}: an allowed entry must be a [left, right] pair, found {item!r}", loc)
             lv, rv = lt.decode(item[0], loc), rt.decode(item[1], loc)
-            design.check_in_domain(lt, lv, loc, item[0])
-            design.check_in_domain(rt, rv, loc, item[1])
+            design.check_in_domain(lt, lv, loc, item[0], left_domain)
+            design.check_in_domain(rt, rv, loc, item[1], right_domain)
             located.append((lv + rv, loc))
     else:
         n = len(lt.columns)
         columns = list(lt.columns + rt.columns)
         for cells, loc in items.select(columns, f"{lt.describe()} then {rt.describe()}"):
             lv, rv = lt.value_from_columns(cells[:n]), rt.value_from_columns(cells[n:])
-            design.check_in_domain(lt, lv, loc, list(cells[:n]))
-            design.check_in_domain(rt, rv, loc, list(cells[n:]))
+            design.check_in_domain(lt, lv, loc, list(cells[:n]), left_domain)
+            design.check_in_domain(rt, rv, loc, list(cells[n:]), right_domain)
             located.append((lv + rv, loc))
     rows, origins = dedupe(located, f"pairs {name} allowed", design.report)
     k = len(lt.axes)
