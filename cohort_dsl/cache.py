@@ -11,9 +11,13 @@ config file (or in the working directory), which holds its own
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+
+try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other Python implementations
+    from hashlib import blake2b
 from pathlib import Path
 
 from cohort_dsl import __version__
@@ -54,7 +58,7 @@ class LintCache:
         if known is None:
             try:
                 with open(path, "rb") as handle:
-                    known = hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+                    known = blake2b(handle.read(), digest_size=16).hexdigest()
             except OSError:
                 known = "-"
             self._file_hashes[key] = known
@@ -97,7 +101,7 @@ class LintCache:
 
 
 def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
+    return blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
 
 
 def _dump(d: Diagnostic) -> dict:

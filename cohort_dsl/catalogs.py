@@ -40,7 +40,7 @@ class Catalog:
         return row.get(name) if row else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class CatalogSource:
     """Reads catalog files with one of ``suffixes``.
 
@@ -58,7 +58,7 @@ class CatalogSource:
     plugin: object = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class CatalogRef:
     """One configured catalog: an axis (or None for an axis-keyed file),
     a file and a column, and where the configuration was written."""

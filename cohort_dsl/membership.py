@@ -17,13 +17,17 @@ held, never the rows.
 
 from __future__ import annotations
 
-from hashlib import blake2b
+try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other Python implementations
+    from hashlib import blake2b
 from dataclasses import dataclass
 from itertools import product
 from operator import itemgetter
 from typing import Iterator, NamedTuple
 
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
+from cohort_dsl.registry import Layout, Stage
 
 LAYOUT_COLUMNS = "M001"
 ID_COLLISION = "M002"
@@ -56,34 +60,6 @@ def gen_id(prefix: str, components) -> str:
     """``prefix`` + base 36 of the big-endian BLAKE2b-80 digest of the
     normalised components joined with ``|`` (replicates as integers)."""
     return prefix + _b36_digest("|".join(str(c) if isinstance(c, int) else normalize(c) for c in components))
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One generation stage. Column fields list candidates: the first one
-    the spec has is used."""
-
-    name: str
-    prefix: str
-    template: tuple[str, ...]
-    llm: tuple[str, ...] = ()
-    #: False when the llm is an attribute of the record, not part of its id
-    llm_in_id: bool = True
-    replicate: tuple[str, ...] = ()
-    #: the first stage's id starts with the combo
-    combo: tuple[str, ...] = ()
-    #: catalog axis whose ``generator`` column gives a record's mode
-    mode_axis: str | None = None
-
-
-@dataclass(frozen=True)
-class Layout:
-    """A chain of stages; records are emitted stage by stage."""
-
-    name: str
-    stages: tuple[Stage, ...]
-    summary: str = ""
-    plugin: object = None
 
 
 class Record(NamedTuple):
@@ -398,25 +374,22 @@ def _getter(positions: list[int]):
 
 
 _MEMO_SIZE = 4096
-_B36_TRIPLES: list[str] = []
+_B36_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 
 
 def _b36_digest(text: str) -> str:
-    """base36(BLAKE2b-80(text)), without the prefix. 2**80 < 46656**6, so
-    six base-46656 digits (three base-36 digits each) always suffice."""
+    """base36(BLAKE2b-80(text)), without the prefix, two digits at a time:
+    2**80 < 1296**8, so eight base-1296 digits always suffice."""
     n = int.from_bytes(blake2b(text.encode("utf-8"), digest_size=10).digest(), "big")
-    t = _B36_TRIPLES or _build_triples()
-    n, a = divmod(n, 46656)
-    n, b = divmod(n, 46656)
-    n, c = divmod(n, 46656)
-    n, d = divmod(n, 46656)
-    n, e = divmod(n, 46656)
-    return (t[n] + t[e] + t[d] + t[c] + t[b] + t[a]).lstrip("0") or "0"
-
-
-def _build_triples() -> list[str]:
-    _B36_TRIPLES.extend(a + b + c for a in _DIGITS for b in _DIGITS for c in _DIGITS)
-    return _B36_TRIPLES
+    t = _B36_PAIRS
+    n, a = divmod(n, 1296)
+    n, b = divmod(n, 1296)
+    n, c = divmod(n, 1296)
+    n, d = divmod(n, 1296)
+    n, e = divmod(n, 1296)
+    n, f = divmod(n, 1296)
+    n, g = divmod(n, 1296)
+    return (t[n] + t[g] + t[f] + t[e] + t[d] + t[c] + t[b] + t[a]).lstrip("0") or "0"
 
 
 class _Encoded(dict):

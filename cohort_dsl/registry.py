@@ -1,5 +1,9 @@
 """The registry: what plugins declare, collected and checked in one place.
 
+(The declaration types are plain dataclasses, not frozen ones: a frozen
+dataclass costs twice as much to define, and every pre-commit run defines
+them all.)
+
 Plugins answer ``cohort_dsl_*`` hooks with *declarative data* (the types
 below). The registry gathers every answer together with the plugin that gave
 it, and rejects conflicts (two plugins claiming one rule-kind section, lint
@@ -16,7 +20,7 @@ from cohort_dsl.diagnostics import ERROR, SEVERITIES, Location
 PLUGIN_ERROR = "P001"
 
 
-@dataclass(frozen=True)
+@dataclass
 class PluginInfo:
     """Who a contribution comes from: the plugin's registered name and the
     distribution (with version) that ships it."""
@@ -30,7 +34,7 @@ class PluginInfo:
         return f"{self.name} ({self.dist} {self.version})" if self.version else f"{self.name} ({self.dist})"
 
 
-@dataclass(frozen=True)
+@dataclass
 class Reference:
     """A name a rule reads: an axis, or (``expects="any"``) an earlier rule.
 
@@ -68,7 +72,7 @@ class Rule:
         return f"{self.kind} {self.name}"
 
 
-@dataclass(frozen=True)
+@dataclass
 class RuleKind:
     """A section under ``rules:``.
 
@@ -87,7 +91,7 @@ class RuleKind:
     plugin: PluginInfo | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class LintRule:
     """A diagnostic code: its stable ``code``, readable ``name``, default
     ``severity``, a one-line ``summary`` and a paragraph of ``doc``.
@@ -107,7 +111,7 @@ class LintRule:
     plugin: PluginInfo | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReportFormat:
     """An output format for ``lint --format NAME``: ``render(report, stream)``
     writes a :class:`~cohort_dsl.report.Report` to a text stream."""
@@ -116,6 +120,35 @@ class ReportFormat:
     render: Callable[[Any, Any], None]
     summary: str = ""
     plugin: PluginInfo | None = None
+
+
+@dataclass
+class Stage:
+    """One generation stage. Column fields list candidates: the first one
+    the spec has is used."""
+
+    name: str
+    prefix: str
+    template: tuple[str, ...]
+    llm: tuple[str, ...] = ()
+    #: False when the llm is an attribute of the record, not part of its id
+    llm_in_id: bool = True
+    replicate: tuple[str, ...] = ()
+    #: the first stage's id starts with the combo
+    combo: tuple[str, ...] = ()
+    #: catalog axis whose ``generator`` column gives a record's mode
+    mode_axis: str | None = None
+
+
+@dataclass
+class Layout:
+    """A membership layout: a chain of stages; records are emitted stage by
+    stage (see :mod:`cohort_dsl.membership` for the id algorithm)."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    summary: str = ""
+    plugin: object = None
 
 
 class RegistryError(Exception):
@@ -192,7 +225,7 @@ class Registry:
         return self._schema
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Keyed:
     value: Any
     plugin: PluginInfo

@@ -18,9 +18,12 @@ import copy
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from cohort_dsl.diagnostics import ERROR, Diagnostic, did_you_mean
-from cohort_dsl.document import Document
-from cohort_dsl.levels import non_string_level
+
+if TYPE_CHECKING:  # plugins import load_fragment at start-up: stay light
+    from cohort_dsl.document import Document
 
 SCHEMA_VIOLATION = "S001"
 UNKNOWN_KEY = "S002"
@@ -95,7 +98,7 @@ def validator_for(registry):
     return registry._validator
 
 
-def validate(document: Document, registry) -> list[Diagnostic]:
+def validate(document: "Document", registry) -> list[Diagnostic]:
     """Schema errors of a document, each located at the offending node.
 
     A valid document is recognised by the schema compiled into closures
@@ -349,8 +352,10 @@ def dotted(path) -> str:
     return out
 
 
-def _diagnose(err, document: Document) -> list[Diagnostic]:
+def _diagnose(err, document: "Document") -> list[Diagnostic]:
     from jsonschema.exceptions import best_match
+
+    from cohort_dsl.levels import non_string_level
 
     top = err
     if err.validator in ("oneOf", "anyOf") and err.context:

@@ -16,10 +16,8 @@ from functools import partial
 
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.includes import is_include
 from cohort_dsl.registry import Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
-from cohort_dsl.spec import dedupe
 
 SECTION = "pairs"
 IMBALANCE = "R007"
@@ -28,6 +26,8 @@ SELF_PAIR = "R012"
 
 
 def parse(section):
+    from cohort_dsl.includes import is_include
+
     for entry in section.entries():
         value = entry.value
         left, right = value["left"], value["right"]
@@ -53,6 +53,8 @@ def parse(section):
 
 
 def apply(design, *, name, left, right, items, balance, location, balance_location):
+    from cohort_dsl.spec import dedupe
+
     lt, rt = design.resolve(left), design.resolve(right)
     shared = sorted(set(lt.axes) & set(rt.axes))
     if shared:

@@ -13,7 +13,6 @@ from cohort_dsl.diagnostics import WARNING, Diagnostic, did_you_mean, error
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.registry import Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
-from cohort_dsl.spec import dedupe
 
 SECTION = "subsets"
 UNKNOWN_KEEP = "R003"
@@ -21,6 +20,8 @@ EMPTY_RESULT = "R005"
 
 
 def parse(section):
+    from cohort_dsl.spec import dedupe
+
     for entry in section.entries():
         keep, origins = dedupe(entry.levels(axis=entry.name), f"subsets {entry.name}", section.report)
         yield Rule(

@@ -12,7 +12,6 @@ from functools import partial
 
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.levels import as_level
 from cohort_dsl.registry import Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
@@ -49,6 +48,8 @@ def apply(design, *, name, axes, location):
 
 
 def _decode(value, location, *, n):
+    from cohort_dsl.levels import as_level
+
     return (as_level(value, location),) * n
 
 

@@ -14,11 +14,8 @@ from functools import partial
 
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.includes import is_include
-from cohort_dsl.levels import as_level
 from cohort_dsl.registry import Rule, RuleKind
 from cohort_dsl.schema import load_fragment
-from cohort_dsl.spec import dedupe
 
 SECTION = "tuples"
 OUT_OF_DOMAIN = "R006"
@@ -26,6 +23,8 @@ ARITY = "R010"
 
 
 def parse(section):
+    from cohort_dsl.includes import is_include
+
     for entry in section.entries():
         axes = entry.value.get("axes")
         items = entry.value["items"]
@@ -53,6 +52,8 @@ def parse(section):
 
 
 def _row(item, location, axes, name, entry=None, index=None) -> tuple:
+    from cohort_dsl.levels import as_level
+
     if not isinstance(item, list):
         raise error(ARITY, f"tuples {name}: an item is a list with one value per axis, found {item!r}", location)
     if len(item) != len(axes):
@@ -64,6 +65,8 @@ def _row(item, location, axes, name, entry=None, index=None) -> tuple:
 
 
 def apply(design, *, name, axes, rows, location):
+    from cohort_dsl.spec import dedupe
+
     declared = [set(design.declared[axis]) for axis in axes]
     for row, loc in rows:
         for axis, level, levels in zip(axes, row, declared):
@@ -79,6 +82,8 @@ def apply(design, *, name, axes, rows, location):
 
 
 def _decode(value, location, *, name, axes):
+    from cohort_dsl.levels import as_level
+
     if not isinstance(value, list) or len(value) != len(axes):
         raise error(ARITY, f"a value for tuples {name} lists {len(axes)} levels ({', '.join(axes)}), found {value!r}", location)
     return tuple(as_level(v, location) for v in value)

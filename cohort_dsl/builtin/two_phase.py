@@ -13,7 +13,7 @@ the ones the original pipeline also accepted.
 from __future__ import annotations
 
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.membership import Layout, Stage
+from cohort_dsl.registry import Layout, Stage
 
 TWO_PHASE = Layout(
     "two-phase",
