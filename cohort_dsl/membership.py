@@ -236,21 +236,31 @@ class Membership:
         return columns
 
     def _normalizers(self) -> dict[str, dict[str, str]]:
-        """level -> id component, per id column (replicates as integers)."""
+        """level -> id component, per id column (replicates as integers).
+        A level that is already its own component is kept as the same
+        string object, so large level lists are not copied."""
         design = self.compiled.design
         out = {}
         for depth in range(len(self.stages)):
             for column in self._id_columns(depth):
-                if column not in out:
-                    reps = self.replicate_values.get(column)
-                    out[column] = {level: (str(reps[level]) if reps is not None else normalize(level))
-                                   for level in design.domain(column)}
+                if column in out:
+                    continue
+                reps = self.replicate_values.get(column)
+                table = {}
+                for level in design.domain(column):
+                    norm = str(reps[level]) if reps is not None else normalize(level)
+                    table[level] = level if norm == level else norm
+                out[column] = table
         return out
 
-    def _display(self, normalizers) -> dict[str, dict[str, str]]:
-        """id component -> the first way it was written (for output)."""
+    def _display(self, normalizers) -> dict[str, dict[str, str] | None]:
+        """id component -> the first way it was written (for output); None
+        where every level is written as its component already."""
         out = {}
         for column, table in normalizers.items():
+            if all(level is norm for level, norm in table.items()):
+                out[column] = None
+                continue
             first: dict[str, str] = {}
             for level, norm in table.items():
                 first.setdefault(norm, level.strip())
@@ -331,9 +341,9 @@ class Membership:
             tail = tuple(self._default_replicate(depth))
             i_combo, i_template = at.get(combo_column), at[b.template]
             i_llm, i_rep = at.get(b.llm), at.get(b.replicate)
-            show_combo = display.get(combo_column, {})
-            show_template = display[b.template]
-            show_llm = display.get(b.llm) if b.llm and b.stage.llm_in_id else None
+            show_combo = display.get(combo_column) or _IDENTITY
+            show_template = display[b.template] or _IDENTITY
+            show_llm = (display.get(b.llm) or _IDENTITY) if b.llm and b.stage.llm_in_id else None
             dedupe = set() if depth in self._attribute_collisions else None
             name, cohort, prefix = b.stage.name, self.cohort_id, b.stage.prefix
             count = 0
@@ -374,6 +384,16 @@ def _getter(positions: list[int]):
 
 
 _MEMO_SIZE = 4096
+
+
+class _Identity(dict):
+    """A display table for values written as their id component."""
+
+    def __missing__(self, value):
+        return value
+
+
+_IDENTITY = _Identity()
 _B36_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 
 
