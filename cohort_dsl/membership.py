@@ -11,8 +11,8 @@ distinct projections of the rows onto the columns that stage (and its
 ancestors) read. Projecting a product of factors is the product of the
 projected factors, and first-seen order is preserved (both orders are
 lexicographic in the factors' first occurrences). So each stage is one pass
-over a small product, and only the distinct parents (drafts, essays) are
-held, never the rows.
+over a small product; parent ids come from a bounded memo, and collisions are
+found on the factors, so nothing proportional to the rows is held.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from itertools import product
 from operator import itemgetter
 from typing import Iterator, NamedTuple
 
-from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
+from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, did_you_mean, error
 from cohort_dsl.registry import Layout, Stage
 
 LAYOUT_COLUMNS = "M001"
@@ -39,16 +39,6 @@ SLIM_COLUMNS = ("stage", "gen_id")
 WIDE_COLUMNS = ("stage", "gen_id", "origin_cohort_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate")
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(number: int) -> str:
-    if number == 0:
-        return "0"
-    out = []
-    while number:
-        number, digit = divmod(number, 36)
-        out.append(_DIGITS[digit])
-    return "".join(reversed(out))
 
 
 def normalize(value) -> str:
@@ -155,10 +145,9 @@ class Membership:
                 values[level] = int(text)
             self.replicate_values[b.replicate] = values
 
-    def _check_case_collisions(self) -> bool:
+    def _check_case_collisions(self) -> None:
         """Values that differ only in case or surrounding spaces give the
         same ids: report both sources."""
-        found = False
         checked = set()
         for b in self.stages:
             for column in (b.combo, b.template, b.llm if b.stage.llm_in_id else None, b.replicate):
@@ -171,7 +160,6 @@ class Membership:
                     groups.setdefault(str(reps[level]) if reps is not None else normalize(level), []).append(level)
                 for same in groups.values():
                     if len(same) > 1:
-                        found = True
                         a, b2 = same[0], same[1]
                         self.diagnostics.append(Diagnostic(
                             ID_COLLISION,
@@ -181,7 +169,6 @@ class Membership:
                             self._origin(column, b2), ERROR,
                             "replicates are compared as integers; use one spelling" if reps is not None
                             else "ids are case-insensitive; use one spelling"))
-        return found
 
     def _check_attribute_collisions(self) -> set[int]:
         """A stage whose llm is an attribute (not part of its id) collides
@@ -467,5 +454,5 @@ def build_membership(compiled, registry, cohort_id: str, layout: str | None = No
     return Membership(compiled, select_layout(compiled, registry, layout), cohort_id)
 
 
-__all__ = ["Layout", "Stage", "Record", "Membership", "build_membership", "gen_id", "base36", "SpecError",
-           "WARNING", "SLIM_COLUMNS", "WIDE_COLUMNS"]
+__all__ = ["Layout", "Stage", "Record", "Membership", "build_membership", "write_records", "gen_id",
+           "SLIM_COLUMNS", "WIDE_COLUMNS"]
