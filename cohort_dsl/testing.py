@@ -98,14 +98,7 @@ class CohortProject:
                  catalogs: dict | None = None, config: dict | None = None):
         from cohort_dsl.pluginmanager import build_engine
 
-        self.root = root
-        for name, content in files.items():
-            path = root / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
+        self.root = write_files(root, files)
         table = {"data-root": ".", **(config or {})}
         if catalogs:
             table["catalogs"] = dict(catalogs)
@@ -207,6 +200,21 @@ class CohortProject:
         except SpecError as exc:
             return None, Outcome(1, exc.diagnostics)
         return compiled, Outcome(0, list(compiled.diagnostics))
+
+
+def write_files(root: Path, files: dict) -> Path:
+    """Write ``files`` (relative path -> text or bytes) under ``root``; text
+    is written as given (CRLF stays CRLF). Returns ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            with open(path, "w", encoding="utf-8", newline="") as handle:
+                handle.write(content)
+    return root
 
 
 def _toml(table: dict) -> str:

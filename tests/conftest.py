@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 
+# The plugin-author kit is also a pytest plugin (test_plugins.py loads it):
+# let pytest rewrite its asserts although this conftest imports it first.
+pytest.register_assert_rewrite("cohort_dsl.testing")
+
+from cohort_dsl.testing import write_files  # noqa: E402
+
 from cohort_dsl.bundle import load_bundle, load_mapping
 from cohort_dsl.compiler import compile_bundle
 from cohort_dsl.diagnostics import SpecError
@@ -25,17 +31,7 @@ SCHEMA_DIR = REPO_DIR / "schemas"
 def write_bundle(root: Path, files: dict) -> Path:
     """Write ``files`` (relative path -> text or bytes) under ``root`` and
     return ``root``. ``config.yaml`` is the entry; other paths are includes."""
-    root.mkdir(parents=True, exist_ok=True)
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            # newline="" keeps CRLF (and any other line ending) as written
-            with open(path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-    return root
+    return write_files(root, files)
 
 
 @pytest.fixture

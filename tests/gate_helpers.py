@@ -99,16 +99,7 @@ def reference_membership(rows, cohort_id: str = "c") -> list[tuple]:
 
 # -- data repos ----------------------------------------------------------------
 
-def write_files(root: Path, files: dict) -> Path:
-    for rel, content in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            with open(path, "w", encoding="utf-8", newline="") as handle:
-                handle.write(content)
-    return root
+from cohort_dsl.testing import write_files  # noqa: E402 - re-exported for the gate tests
 
 
 DEFAULT_CATALOGS = {
