@@ -82,22 +82,41 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
             Location(path),
             hint="raise limits.max-document-bytes in the config if this is intended",
         )
-    loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
-    try:
-        _check_depth(text, path, limits, loader_cls)
-        root = yaml.compose(text, Loader=loader_cls)
-    except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path, text) from None
-    except yaml.YAMLError as exc:  # unmarked: e.g. a reader error
-        raise error(YAML_SYNTAX, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
-    except RecursionError:
-        raise error(YAML_LIMIT, "document is nested too deeply", Location(path, 1, 1)) from None
+    root = _compose(text, path, limits)
     doc = Document(None, path)
     if root is None:
         return doc
     _check_size(root, path, limits)
     doc.data = _Builder(doc, limits).build(root, (), 0)
     return doc
+
+
+def _compose(text: str, path: str | None, limits: Limits):
+    """The node tree of ``text``. libyaml (when present) does the work; when
+    it refuses the text, the pure-Python reader reads it again and its
+    verdict is the one reported. libyaml has limits of its own (newer
+    builds stop deep nesting before our depth check sees it) and words its
+    errors differently, so this is the one place that maps a dependency's
+    refusal to our codes, and every build of PyYAML gives one meaning."""
+    import yaml
+
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            _check_depth(text, path, limits, fast)
+            return yaml.compose(text, Loader=fast)
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            pass  # read again below, where the error is located and classified
+    try:
+        _check_depth(text, path, limits, yaml.SafeLoader)
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, path, text) from None
+    except yaml.YAMLError as exc:  # unmarked: e.g. a reader error
+        raise error(YAML_SYNTAX, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
+    except (RecursionError, MemoryError):
+        raise error(YAML_LIMIT, "document is nested too deeply", Location(path, 1, 1),
+                    "raise limits.max-yaml-depth in the config if this is intended") from None
 
 
 def _check_depth(text: str, path: str | None, limits: Limits, loader_cls) -> None:

@@ -246,6 +246,45 @@ def test_deep_nesting_is_refused_not_a_crash(where, tmp_path):
     assert "Y004" in result.stderr and expected in result.stderr
 
 
+@pytest.mark.parametrize("text", [
+    "axes:\n  a: " + _deep(500) + "\n",                       # flow collections
+    "axes:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 200)) + "  " * 200 + "x\n",  # block mappings
+    "axes:\n  a: [x, {b: c]\n",                              # a syntax error
+])
+def test_yaml_errors_mean_one_thing_whichever_reader_notices(text, monkeypatch):
+    """libyaml refuses some documents with limits and wording of its own
+    (PyYAML 6.0.4 stops deep nesting before our depth check runs). Whatever
+    libyaml says, the diagnostic is the one the pure-Python reader gives:
+    same code, same place."""
+    import yaml
+
+    from cohort_dsl.document import load_yaml
+
+    def outcome():
+        try:
+            load_yaml(text, "config.yaml")
+        except SpecError as exc:
+            return [(d.code, d.location.line, d.location.col) for d in exc.diagnostics]
+        return []
+
+    with_libyaml = outcome()
+    real_compose = yaml.compose
+
+    def libyaml_refuses(stream, Loader=yaml.Loader):
+        if Loader is getattr(yaml, "CSafeLoader", None):
+            raise yaml.YAMLError("a limit of libyaml's own")
+        return real_compose(stream, Loader=Loader)
+
+    monkeypatch.setattr(yaml, "compose", libyaml_refuses)
+    refused_by_libyaml = outcome()
+    monkeypatch.delattr(yaml, "CSafeLoader", raising=False)
+    pure_python = outcome()
+    assert with_libyaml == refused_by_libyaml == pure_python
+    assert pure_python and pure_python[0][0] in ("Y001", "Y004")
+    if "{b: c]" not in text:
+        assert pure_python[0][0] == "Y004" and pure_python[0][1] >= 2
+
+
 def test_deep_json_include_is_refused(tmp_path):
     """JSON includes are parsed by ``json`` first, which turns deep nesting
     into a RecursionError, reported (I003) — the reference behaviour."""
