@@ -30,6 +30,13 @@ _LAZY = {
     "compile_bundle": ("cohort_dsl.compiler", "compile_bundle"),
     "CompiledDesign": ("cohort_dsl.compiler", "CompiledDesign"),
     "get_plugin_manager": ("cohort_dsl.pluginmanager", "get_plugin_manager"),
+    "Project": ("cohort_dsl.project", "Project"),
+    "DataRoot": ("cohort_dsl.dataroot", "DataRoot"),
+    "Settings": ("cohort_dsl.settings", "Settings"),
+    "load_settings": ("cohort_dsl.settings", "load_settings"),
+    "Policy": ("cohort_dsl.policy", "Policy"),
+    "Report": ("cohort_dsl.report", "Report"),
+    "UsageError": ("cohort_dsl.diagnostics", "UsageError"),
 }
 
 __all__ = ["__version__", *_LAZY]

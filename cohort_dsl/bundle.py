@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cohort_dsl.diagnostics import Location, SpecError, UsageError, error
-from cohort_dsl.document import Document, load_yaml
-from cohort_dsl.includes import Include, read, resolve
+from cohort_dsl.document import YAML_LIMIT, Document, load_yaml
+from cohort_dsl.includes import INCLUDE_MISSING, Include, read, resolve
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.registry import LintRule
 
 CONFIG_NAME = "config.yaml"
-TOP_LEVEL = "S003"
+TOP_LEVEL = LintRule("S003", "not-a-mapping", "The spec is empty or not a mapping.",
+                     "config.yaml must be a mapping with at least `axes:`.")
 
 
 @dataclass
@@ -37,7 +39,7 @@ class Bundle:
     def include(self, ref: str, at: Location) -> Include:
         """Read the file an ``@file:`` reference names (cached per bundle)."""
         if self.directory is None:
-            raise error("I001", f"{ref!r}: includes need a bundle folder (this spec was given as a mapping without base_dir)", at)
+            raise error(INCLUDE_MISSING.code, f"{ref!r}: includes need a bundle folder (this spec was given as a mapping without base_dir)", at)
         path = resolve(ref, self.directory, at)
         key = str(path)
         cached = self._includes.get(key)
@@ -72,11 +74,11 @@ def load_bundle(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
     try:
         size = config.stat().st_size
         if size > limits.max_document_bytes:
-            raise error("Y004", f"{CONFIG_NAME} is {size:,} bytes, above the limit of {limits.max_document_bytes:,}",
+            raise error(YAML_LIMIT.code, f"{CONFIG_NAME} is {size:,} bytes, above the limit of {limits.max_document_bytes:,}",
                         Location(shown), hint="raise limits.max-document-bytes in the config if this is intended")
         raw = config.read_bytes()
     except OSError as exc:
-        raise error("I001", f"cannot read {CONFIG_NAME}: {exc.strerror}", Location(shown)) from None
+        raise error(INCLUDE_MISSING.code, f"cannot read {CONFIG_NAME}: {exc.strerror}", Location(shown)) from None
     document = load_yaml(raw, shown, limits)
     _expect_mapping(document)
     return Bundle(directory.absolute(), document, limits)
@@ -96,9 +98,9 @@ def _expect_mapping(document: Document) -> None:
     if isinstance(data, dict):
         return
     if data is None:
-        raise error(TOP_LEVEL, "the spec is empty", document.loc(), hint="a spec is a mapping with at least `axes:`")
+        raise error(TOP_LEVEL.code, "the spec is empty", document.loc(), hint="a spec is a mapping with at least `axes:`")
     kind = "a list" if isinstance(data, list) else "a single value"
-    raise error(TOP_LEVEL, f"the spec must be a mapping of keys (axes, rules, output), found {kind}", document.loc())
+    raise error(TOP_LEVEL.code, f"the spec must be a mapping of keys (axes, rules, output), found {kind}", document.loc())
 
 
 def _plain(value):

@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover - other Python implementations
 from pathlib import Path
 
 from cohort_dsl import __version__
+from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import Diagnostic, Location
 
 DIRECTORY = ".cohort-dsl-cache"
@@ -44,7 +45,7 @@ class LintCache:
             __version__,
             sorted(f"{p.name}={p.dist}:{p.version}" for p in registry.plugins),
             sorted(run.selection.select), sorted(run.selection.ignore),
-            repr(settings.limits), settings.max_rows,
+            repr(settings.limits), sorted(settings.severity.items()),
             sorted((axis, str(cat.path), cat.column) for axis, cat in run.catalogs.items()),
         ]
         cache = cls(settings.root, "")
@@ -72,8 +73,8 @@ class LintCache:
             for name in sorted(filenames):
                 path = os.path.join(dirpath, name)
                 files.append((os.path.relpath(path, bundle), self.file_hash(path)))
-        membership = bundle.parent / "membership.csv" if bundle.name == "spec" else None
-        extra = self.file_hash(membership) if membership is not None else ""
+        located = DataRoot.of_bundle(bundle)
+        extra = self.file_hash(located[0].membership_file(located[1])) if located else ""
         return _digest(json.dumps([self.run_fingerprint, str(bundle.absolute()), files, extra]))
 
     def get(self, key: str) -> list[Diagnostic] | None:

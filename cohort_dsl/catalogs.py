@@ -15,10 +15,17 @@ from pathlib import Path
 from typing import Callable
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, UsageError, error
+from cohort_dsl.registry import LintRule
 
-CATALOG_MISS = "C001"
-LEGACY_ACTIVE = "C002"
-CATALOG_ERROR = "C003"
+CATALOG_MISS = LintRule("C001", "catalog-miss", "A value is not in its axis's catalog.",
+                        "Every value of a cataloged axis that the compiled spec uses must exist in the catalog configured for "
+                        "that axis ([tool.cohort-dsl.catalogs], --catalog, --catalog-csv). The diagnostic points at the line "
+                        "of config.yaml or the row of the included CSV where the value was written, with close matches.")
+LEGACY_ACTIVE = LintRule("C002", "catalog-active-column", "A catalog CSV has a legacy `active` column.",
+                         "Catalogs are immutable inputs that list what exists; selecting what a cohort uses belongs in its "
+                         "spec (axes, subsets). Drop the column.")
+CATALOG_ERROR = LintRule("C003", "catalog-error", "A catalog cannot be read.",
+                         "The catalog file is missing, not UTF-8, not valid JSON/CSV, or lacks the configured column.")
 DEFAULT_COLUMN = "id"
 
 
@@ -111,7 +118,7 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
             continue
         if ref.axis is None:
             if None in loaded:
-                problems.append(Diagnostic(CATALOG_ERROR, f"catalog {ref.path.name} is not keyed by axis",
+                problems.append(Diagnostic(CATALOG_ERROR.code, f"catalog {ref.path.name} is not keyed by axis",
                                            Location(str(ref.path), 1), ERROR,
                                            'write {"axis": [values]}, or give the axis: --catalog-csv AXIS=PATH[:COLUMN]'))
                 continue
@@ -121,7 +128,7 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
         elif ref.axis in loaded:
             catalogs[ref.axis] = loaded[ref.axis]
         else:
-            problems.append(Diagnostic(CATALOG_ERROR, f"catalog {ref.path.name} has no entry for axis {ref.axis!r}",
+            problems.append(Diagnostic(CATALOG_ERROR.code, f"catalog {ref.path.name} has no entry for axis {ref.axis!r}",
                                        Location(str(ref.path)), ERROR))
     return catalogs, _dedupe(problems)
 
@@ -136,7 +143,7 @@ def _source_for(path: Path, registry) -> CatalogSource:
         if suffix in source.suffixes:
             return source
     known = sorted({s for source in registry.catalog_sources.values() for s in source.suffixes})
-    raise error(CATALOG_ERROR, f"no catalog source reads {suffix or 'files without a suffix'} files", Location(str(path)),
+    raise error(CATALOG_ERROR.code, f"no catalog source reads {suffix or 'files without a suffix'} files", Location(str(path)),
                 f"installed sources read: {', '.join(known)}")
 
 

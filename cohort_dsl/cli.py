@@ -146,11 +146,11 @@ def build_parser(engine=None, only: str | None = None):
 
 
 def _report_to_stderr(diagnostics, engine) -> None:
-    from cohort_dsl.builtin.reporters import render_text
-    from cohort_dsl.report import Report
+    """What stopped a command (severities already set by the project's
+    policy), through the registered text format."""
+    from cohort_dsl.project import render
 
-    registry = engine.registry if engine is not None else None
-    render_text(Report(diagnostics, registry), sys.stderr, summary=False)
+    render(engine.registry, diagnostics, out=sys.stderr, summary=False)
 
 
 if __name__ == "__main__":  # pragma: no cover

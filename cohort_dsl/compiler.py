@@ -9,14 +9,17 @@ generated (rows are streamed by :mod:`cohort_dsl.rows`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, FunnelStep
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
+from cohort_dsl.registry import LintRule
 from cohort_dsl.spec import EMPTY_AXIS, Spec, axis_names, check_field_order, parse_spec, plugin_crash
 
-EMPTY_RESULT = "R005"
+EMPTY_RESULT = LintRule("R005", "empty-result", "A rule leaves no rows.",
+                        "A subset that keeps nothing, a tie whose axes share no level, or a pair/tuple whose combinations "
+                        "match nothing left by earlier rules.")
 
 
 @dataclass
@@ -74,13 +77,17 @@ class CompiledDesign:
 
 def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) -> CompiledDesign:
     """Compile a bundle; raise :class:`SpecError` with every error found
-    (warnings found before the error ride along)."""
+    (warnings found before the error ride along).
+
+    ``max_rows`` overrides the bundle's row limit for this compilation only:
+    ``bundle`` is not modified (the compiled ``spec.bundle`` is then a copy
+    with the new limit, sharing the bundle's include cache)."""
     if engine is None:
         from cohort_dsl.pluginmanager import get_engine
 
         engine = get_engine()
-    if max_rows is not None:
-        bundle.limits = bundle.limits.updated(max_rows=max_rows)
+    if max_rows is not None and max_rows != bundle.limits.max_rows:
+        bundle = replace(bundle, limits=bundle.limits.updated(max_rows=max_rows))
     spec = parse_spec(bundle, engine.registry)
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
@@ -96,7 +103,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         count = design.count
         funnel.append(FunnelStep(rule.label, count, rule.location))
         if count == 0:
-            empty = Diagnostic(EMPTY_RESULT, f"{rule.label} leaves no rows", rule.location, ERROR,
+            empty = Diagnostic(EMPTY_RESULT.code, f"{rule.label} leaves no rows", rule.location, ERROR,
                                "its constraint matches none of the combinations left by the rules above it")
             raise SpecError(spec.diagnostics + design.diagnostics + [empty])
     design.current_rule = None
@@ -107,7 +114,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
     compiled = CompiledDesign(spec, design, columns, funnel, spec.diagnostics + design.diagnostics)
     limit = bundle.limits.max_rows
     if compiled.count > limit:
-        over = error(ROW_LIMIT, f"the spec expands to {compiled.count:,} rows, above the limit of {limit:,}",
+        over = error(ROW_LIMIT.code, f"the spec expands to {compiled.count:,} rows, above the limit of {limit:,}",
                      bundle.document.key_loc(("axes",)),
                      "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
         raise SpecError(compiled.diagnostics + over.diagnostics)
@@ -128,7 +135,7 @@ def initial_design(spec: Spec) -> Design:
     origins: dict[str, dict[str, Location]] = {}
     names = axis_names(spec.axes, spec.rules)
     if not names:
-        raise error(EMPTY_AXIS, "the spec defines no axes", spec.bundle.document.key_loc(("axes",)),
+        raise error(EMPTY_AXIS.code, "the spec defines no axes", spec.bundle.document.key_loc(("axes",)),
                     "declare at least one axis under axes:, or a tuples rule that introduces axes")
     for name in names:
         decl = spec.axis(name)
@@ -137,7 +144,7 @@ def initial_design(spec: Spec) -> Design:
             continue
         found = introduced.get(name)
         if not found:
-            raise error(EMPTY_AXIS, f"axis {name!r} is null but no tuple rule lists its levels", decl.location,
+            raise error(EMPTY_AXIS.code, f"axis {name!r} is null but no tuple rule lists its levels", decl.location,
                         "give it levels, or couple it in a tuples rule")
         levels[name], origins[name] = list(found), dict(found)
     design = Design.from_levels(levels, limits)

@@ -1,4 +1,5 @@
-"""The design: the factor model of a spec (DESIGN §3.4–3.5).
+"""The design: the factor model of a spec (docs/spec_dsl.md, "Rules: the factor
+model" and "Order, columns and count").
 
 A design is a list of **factors**; each factor is a small relation over one or
 more axes (its rows are tuples of levels). At the start every axis is its own
@@ -25,10 +26,17 @@ from typing import Callable, Iterable
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.registry import LintRule
 
-ROW_LIMIT = "R014"
-OUT_OF_DOMAIN = "R006"
-ARITY = "R010"
+OUT_OF_DOMAIN = LintRule("R006", "out-of-domain", "A pair or tuple value is not a level of its axis.",
+                         "Every value of a pair must be in its side's current domain; tuple item values must be levels of "
+                         "declared axes. The entry is located in config.yaml or in the included CSV.")
+ARITY = LintRule("R010", "arity-mismatch", "A tuple item or pair value has the wrong number of values.",
+                 "A tuple item lists one value per axis; a pair entry is `[left, right]`, where a side naming a tuple "
+                 "or pair takes a list.")
+ROW_LIMIT = LintRule("R014", "row-limit", "The spec expands to more rows than allowed.",
+                     "The row count is computed before any row exists. Above max-rows (default 1,000,000) the spec is "
+                     "refused; raise the limit with --max-rows or max-rows in [tool.cohort-dsl] if it is intended.")
 
 
 class Factor:
@@ -136,7 +144,9 @@ class Design:
     def resolve(self, name: str, location: Location | None = None) -> Target:
         target = self.targets.get(name)
         if target is None:  # references are checked before rules run
-            raise error("R001", f"unknown axis or rule {name!r}", location, did_you_mean(name, self.targets))
+            from cohort_dsl.spec import UNKNOWN_NAME
+
+            raise error(UNKNOWN_NAME.code, f"unknown axis or rule {name!r}", location, did_you_mean(name, self.targets))
         return target
 
     # -- rules use these ----------------------------------------------------
@@ -161,14 +171,14 @@ class Design:
             return
         if target.scalar and target.kind == "axis":
             levels = self.domain(target.axes[0])
-            raise error(OUT_OF_DOMAIN, f"{value[0]!r} is not a level of axis {target.name!r} ({_preview(levels)})",
+            raise error(OUT_OF_DOMAIN.code, f"{value[0]!r} is not a level of axis {target.name!r} ({_preview(levels)})",
                         location, did_you_mean(value[0], levels))
         if target.scalar:
             levels = self.domain(target.axes[0])
-            raise error(OUT_OF_DOMAIN, f"{value[0]!r} is not a value of {target.describe()} ({_preview(levels)})",
+            raise error(OUT_OF_DOMAIN.code, f"{value[0]!r} is not a value of {target.describe()} ({_preview(levels)})",
                         location, did_you_mean(value[0], levels))
         shown = shown if shown is not None else list(value)
-        raise error(OUT_OF_DOMAIN, f"{shown!r} is not a combination of {target.describe()} (axes {', '.join(target.axes)})",
+        raise error(OUT_OF_DOMAIN.code, f"{shown!r} is not a combination of {target.describe()} (axes {', '.join(target.axes)})",
                     location, "a value for a tuple or pair side lists one level per axis, as in its items")
 
     def filter(self, axes: tuple, keep: set) -> int:
@@ -218,7 +228,7 @@ class Design:
             total += n
         if total > self.limits.max_rows:
             rule = self.current_rule
-            raise error(ROW_LIMIT, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
+            raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
                         getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
         rows: list[tuple] = []
         empty: list = []
@@ -247,7 +257,7 @@ def axis_target(axis: str) -> Target:
         from cohort_dsl.levels import as_level
 
         if isinstance(value, list):
-            raise error(ARITY, f"axis {_axis!r} takes a single level here, not a list", location)
+            raise error(ARITY.code, f"axis {_axis!r} takes a single level here, not a list", location)
         return (as_level(value, location),)
 
     return Target(axis, "axis", (axis,), decode, (axis,))

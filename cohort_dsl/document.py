@@ -13,12 +13,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
+from cohort_dsl.levels import NON_STRING_LEVEL
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.registry import LintRule
 
-YAML_SYNTAX = "Y001"
-DUPLICATE_KEY = "Y002"
-YAML_LIMIT = "Y004"
-YAML_FEATURE = "Y005"
+YAML_SYNTAX = LintRule("Y001", "yaml-syntax", "The file is not valid YAML (or not UTF-8).",
+                       "The spec (or a YAML/JSON include) could not be parsed: a syntax error, a tab used for indentation, "
+                       "several documents in one file, or bytes that are not UTF-8. The diagnostic points at the first "
+                       "offending character; nothing after it is checked.")
+DUPLICATE_KEY = LintRule("Y002", "duplicate-key", "A mapping key is written twice.",
+                         "PyYAML silently keeps the last of two equal keys, so one of the entries would vanish. Keys are "
+                         "compared as written, so `1` and `\"1\"` are the same key. The first entry is kept and the repeat "
+                         "reported at its own line.")
+YAML_LIMIT = LintRule("Y004", "resource-limit", "The document is too large, too deep, or expands too far through aliases.",
+                      "Every input is bounded: the size of config.yaml, its nesting depth and the number of nodes after "
+                      "expanding anchors and aliases (which stops alias bombs before they expand). The limits are "
+                      "configurable under [tool.cohort-dsl.limits].")
+YAML_FEATURE = LintRule("Y005", "unsupported-yaml", "A YAML feature the DSL does not accept (tags, merge keys, complex keys).",
+                        "Custom tags, `<<` merge keys, recursive aliases and mappings used as keys are refused: a spec is "
+                        "plain data. Write the entries out.")
+# Y003 (non-string-value) is declared with the levels, in cohort_dsl.levels.
 
 Path = tuple  # a JSON path: keys (str) and indices (int)
 
@@ -77,7 +91,7 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
         size = len(text.encode("utf-8")) if 4 * len(text) > limits.max_document_bytes else len(text)
     if size > limits.max_document_bytes:
         raise error(
-            YAML_LIMIT,
+            YAML_LIMIT.code,
             f"document is {size:,} bytes, above the limit of {limits.max_document_bytes:,}",
             Location(path),
             hint="raise limits.max-document-bytes in the config if this is intended",
@@ -113,9 +127,9 @@ def _compose(text: str, path: str | None, limits: Limits):
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, path, text) from None
     except yaml.YAMLError as exc:  # unmarked: e.g. a reader error
-        raise error(YAML_SYNTAX, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
+        raise error(YAML_SYNTAX.code, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
     except (RecursionError, MemoryError):
-        raise error(YAML_LIMIT, "document is nested too deeply", Location(path, 1, 1),
+        raise error(YAML_LIMIT.code, "document is nested too deeply", Location(path, 1, 1),
                     "raise limits.max-yaml-depth in the config if this is intended") from None
 
 
@@ -136,7 +150,7 @@ def _check_depth(text: str, path: str | None, limits: Limits, loader_cls) -> Non
     for event in yaml.parse(text, Loader=loader_cls):
         if isinstance(event, nodes) and depth > limit:
             mark = event.start_mark
-            raise error(YAML_LIMIT, f"document is nested more than {limit} levels deep",
+            raise error(YAML_LIMIT.code, f"document is nested more than {limit} levels deep",
                         Location(path, mark.line + 1, mark.column + 1),
                         "raise limits.max-yaml-depth in the config if this is intended")
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
@@ -153,7 +167,7 @@ def decode_utf8(raw: bytes, path: str | None) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise error(
-            YAML_SYNTAX,
+            YAML_SYNTAX.code,
             f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
             Location(path, line, col),
             hint="save the file as UTF-8",
@@ -177,7 +191,7 @@ def _syntax_error(exc, path: str | None, text: str) -> SpecError:
         message = "invalid YAML: expected one document, found several (a second '---')"
     elif mark is not None and 0 <= mark.line < len(text.splitlines()) and "\t" in text.splitlines()[mark.line]:
         hint = "YAML does not allow tabs for indentation; use spaces"
-    return error(YAML_SYNTAX, message, Location(path, line, col), hint)
+    return error(YAML_SYNTAX.code, message, Location(path, line, col), hint)
 
 
 def _check_size(root, path: str | None, limits: Limits) -> None:
@@ -194,14 +208,14 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
         if depth > limits.max_yaml_depth:
             mark = node.start_mark
             raise error(
-                YAML_LIMIT,
+                YAML_LIMIT.code,
                 f"document is nested more than {limits.max_yaml_depth} levels deep",
                 Location(path, mark.line + 1, mark.column + 1),
                 "raise limits.max-yaml-depth in the config if this is intended",
             )
         if key in in_progress:
             mark = node.start_mark
-            raise error(YAML_FEATURE, "recursive alias: a node contains itself",
+            raise error(YAML_FEATURE.code, "recursive alias: a node contains itself",
                         Location(path, mark.line + 1, mark.column + 1))
         in_progress.add(key)
         total = 1
@@ -221,7 +235,7 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
     total = size(root, 0)
     if total > limits.max_yaml_nodes:
         raise error(
-            YAML_LIMIT,
+            YAML_LIMIT.code,
             f"document expands to more than {limits.max_yaml_nodes:,} nodes"
             " (anchors and aliases are expanded)",
             Location(path, root.start_mark.line + 1, root.start_mark.column + 1),
@@ -262,10 +276,10 @@ class _Builder:
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _TAG + "merge":
-                raise error(YAML_FEATURE, "merge keys ('<<') are not supported; write the entries out",
+                raise error(YAML_FEATURE.code, "merge keys ('<<') are not supported; write the entries out",
                             Location(self.doc.path, *self._pos(key_node)))
             if not isinstance(key_node, yaml.ScalarNode):
-                raise error(YAML_FEATURE, "mapping keys must be plain names, not lists or mappings",
+                raise error(YAML_FEATURE.code, "mapping keys must be plain names, not lists or mappings",
                             Location(self.doc.path, *self._pos(key_node)))
             # Keys are names: keep the text as written (`yes:` is the key
             # "yes", and `1` and "1" are the same key).
@@ -273,7 +287,7 @@ class _Builder:
             if key in out:
                 first = self.doc.key_positions[path + (key,)]
                 self.doc.diagnostics.append(Diagnostic(
-                    DUPLICATE_KEY,
+                    DUPLICATE_KEY.code,
                     f"duplicate key {key!r}: it is already defined at line {first[0]}",
                     Location(self.doc.path, *self._pos(key_node)),
                     ERROR,
@@ -286,7 +300,7 @@ class _Builder:
 
     def _expect_tag(self, node, kind: str) -> None:
         if node.tag != _TAG + kind:
-            raise error(YAML_FEATURE, f"unsupported YAML tag {node.tag!r}",
+            raise error(YAML_FEATURE.code, f"unsupported YAML tag {node.tag!r}",
                         Location(self.doc.path, *self._pos(node)))
 
     def _scalar(self, node, path: tuple):
@@ -306,13 +320,13 @@ class _Builder:
             else:
                 value = _UNSUPPORTED
         except ValueError:  # e.g. an integer of thousands of digits
-            raise error("Y003", f"{node.value[:20]}… is too long a number", Location(self.doc.path, *self._pos(node)),
+            raise error(NON_STRING_LEVEL.code, f"{node.value[:20]}… is too long a number", Location(self.doc.path, *self._pos(node)),
                         f'quote it if it is a name: "{node.value[:20]}…"') from None
         if value is _UNSUPPORTED:
             if tag == _TAG + "timestamp":
                 # An unquoted date is a name here (`2024-05-01` as a level).
                 return node.value
-            raise error(YAML_FEATURE, f"unsupported YAML tag {tag!r}",
+            raise error(YAML_FEATURE.code, f"unsupported YAML tag {tag!r}",
                         Location(self.doc.path, *self._pos(node)))
         self.doc.raw_scalars[path] = node.value
         return value

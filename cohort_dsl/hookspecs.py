@@ -6,10 +6,13 @@ plugins too: the core special-cases none of them.
 
 Conventions (as in pytest and datasette):
 
-- Declaration hooks take no arguments and return a list of declarative
-  objects (:mod:`cohort_dsl.registry`); the registry collects every plugin's
-  list, remembers which plugin declared what, and rejects duplicates (a
-  section, code or name claimed twice is an error naming both plugins).
+- Declaration hooks take no arguments; :meth:`cohort_dsl.registry.Registry.collect`
+  calls each plugin's implementation as ``impl.function()``, plugin by plugin.
+  They return a list of declarative objects (:mod:`cohort_dsl.registry`;
+  ``cohort_dsl_spec_keys`` returns a mapping); the registry collects every
+  plugin's answer, remembers which plugin declared what, and rejects
+  duplicates (a section, code or name claimed twice is an error naming both
+  plugins).
 - Implementations may accept fewer arguments than a spec names, so specs can
   grow without breaking plugins.
 - A hookimpl whose name is not specified here is an error at start-up
@@ -30,10 +33,14 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def cohort_dsl_rule_kinds():
     """Declare rule kinds: sections under ``rules:`` in a spec.
 
-    :returns: a list of :class:`cohort_dsl.registry.RuleKind`. Each gives the
-        section name, the JSON Schema fragment of the section's value, and
-        ``parse(section)``, which returns :class:`cohort_dsl.registry.Rule`
-        objects whose ``apply(design)`` filters or joins the design's factors.
+    :returns: a list of :class:`cohort_dsl.registry.RuleKind`
+        ``(section, schema, parse, summary)``: the section name, the JSON
+        Schema fragment of the section's value, and ``parse(section)``, called
+        with the :class:`cohort_dsl.spec.Section` (already schema-valid); it
+        returns (or yields) :class:`cohort_dsl.registry.Rule` objects in
+        document order. The compiler calls each rule's ``apply(design)`` with
+        the :class:`cohort_dsl.design.Design`; it filters or joins the
+        design's factors in place (its return value is ignored).
 
     Combined: every plugin's list; a section declared twice is an error.
     Rules run in document order whatever plugin declared their kind.
@@ -44,11 +51,14 @@ def cohort_dsl_rule_kinds():
 def cohort_dsl_lint_rules():
     """Declare diagnostic codes and lint checks.
 
-    :returns: a list of :class:`cohort_dsl.registry.LintRule`. A rule with a
-        ``check`` callable runs in the check stage as ``check(context)`` with
-        a :class:`cohort_dsl.lint.LintContext` (the bundle, the compiled design,
-        catalogs, settings) and yields diagnostics. A rule without ``check``
-        documents a code that a stage emits.
+    :returns: a list of :class:`cohort_dsl.registry.LintRule`
+        ``(code, name, summary, doc, severity, check)``. A rule with a
+        ``check`` callable runs in the check stage of every compiled bundle as
+        ``check(context)``, with a :class:`cohort_dsl.lint.LintContext` (the
+        ``bundle``, the ``compiled`` spec, ``catalogs``, ``settings``, the
+        ``registry``, the parsed command-line ``options`` and a per-bundle
+        ``cache``); it returns (or yields) diagnostics, or None. A rule
+        without ``check`` documents a code that a stage emits.
 
     Combined: every plugin's list; a code declared twice is an error. An
     exception raised by a check becomes a ``P001`` diagnostic naming the
@@ -60,8 +70,14 @@ def cohort_dsl_lint_rules():
 def cohort_dsl_catalog_sources():
     """Declare catalog sources: readers for files listing the values that exist.
 
-    :returns: a list of :class:`cohort_dsl.catalogs.CatalogSource` (a name,
-        the file suffixes it reads, and ``load(path, column, location)``).
+    :returns: a list of :class:`cohort_dsl.catalogs.CatalogSource`
+        ``(name, suffixes, load, summary)``: a name, the file suffixes it
+        reads, and ``load(path, column)``, called with the catalog file's
+        :class:`pathlib.Path` and the configured column (a string, or None).
+        ``load`` returns ``{None: Catalog}`` for a file that lists one catalog
+        (the caller assigns the configured axis) or ``{axis: Catalog}`` for a
+        file keyed by axis, and raises a located
+        :class:`cohort_dsl.diagnostics.SpecError` for an unreadable file.
 
     Combined: every plugin's list; a name declared twice is an error. A
     catalog file is read by the source whose suffixes match it.
@@ -72,9 +88,13 @@ def cohort_dsl_catalog_sources():
 def cohort_dsl_membership_layouts():
     """Declare membership layouts: how rows become stage records and ids.
 
-    :returns: a list of :class:`cohort_dsl.membership.Layout`. The built-in
-        ``two-phase`` layout (draft -> essay -> evaluation) is the default; a
-        spec selects another with ``output.layout``.
+    :returns: a list of :class:`cohort_dsl.registry.Layout`
+        ``(name, stages, summary)`` (also importable from
+        :mod:`cohort_dsl.membership`), where ``stages`` is a chain of
+        :class:`cohort_dsl.registry.Stage`. A layout is pure data: no
+        callables; :mod:`cohort_dsl.membership` computes the ids. The
+        built-in ``two-phase`` layout (draft -> essay -> evaluation) is the
+        default; a spec selects another with ``output.layout``.
 
     Combined: every plugin's list; a name declared twice is an error.
     """
@@ -84,7 +104,11 @@ def cohort_dsl_membership_layouts():
 def cohort_dsl_report_formats():
     """Declare output formats for diagnostics (``lint --format NAME``).
 
-    :returns: a list of :class:`cohort_dsl.registry.ReportFormat`.
+    :returns: a list of :class:`cohort_dsl.registry.ReportFormat`
+        ``(name, render, summary)``. ``render(report, stream)`` is called
+        with a :class:`cohort_dsl.report.Report` and a writable text stream
+        (e.g. standard output, or the ``--output`` file); its return value is
+        ignored.
 
     Combined: every plugin's list; a name declared twice is an error.
     """
@@ -107,9 +131,15 @@ def cohort_dsl_spec_keys():
 def cohort_dsl_add_options(parser, command):
     """Add command-line options to a subcommand.
 
+    Called by the CLI as ``cohort_dsl_add_options(parser=..., command=...)``
+    for each subcommand parser it builds: just the one being run when the
+    first plain argument names it, otherwise (``cohort-dsl --help``, an
+    unknown command) every subcommand.
+
     :param parser: the ``argparse`` parser of the subcommand.
     :param command: the subcommand's name (``lint``, ``compile``, ...).
+    :returns: nothing; the return value is ignored.
 
-    Called for every subcommand, for every plugin; the parsed values reach
-    lint checks as ``context.options``. Return value ignored.
+    Combined: every plugin's implementation is called (pluggy's ordinary
+    call); the parsed values reach lint checks as ``context.options``.
     """

@@ -18,15 +18,28 @@ from pathlib import Path
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
 from cohort_dsl.levels import as_level
 from cohort_dsl.limits import Limits
+from cohort_dsl.registry import LintRule
 
 PREFIX = "@file:"
 
-INCLUDE_MISSING = "I001"
-INCLUDE_ESCAPE = "I002"
-INCLUDE_FORMAT = "I003"
-INCLUDE_EMPTY_CELL = "I004"
-INCLUDE_TOO_LARGE = "I005"
-INCLUDE_COLUMNS = "I006"
+INCLUDE_MISSING = LintRule("I001", "include-missing", "An @file: include does not exist (or is a folder).",
+                           "Includes are resolved relative to the spec folder. The diagnostic suggests a close file name.")
+INCLUDE_ESCAPE = LintRule("I002", "include-escape", "An @file: include leaves the spec folder.",
+                          "A bundle must be self-contained so that it can be reviewed and reproduced: `..`, absolute paths and "
+                          "symlinks that resolve outside the bundle are refused.")
+INCLUDE_FORMAT = LintRule("I003", "include-format", "An include cannot be read: bad extension, encoding, JSON/YAML or CSV shape.",
+                          "Includes are .csv (UTF-8, header row), .txt (one value per line), or .yaml/.yml/.json (a list). "
+                          "Rows with too few or too many fields, duplicate header names, a missing header and invalid JSON are "
+                          "reported at their row.")
+INCLUDE_EMPTY_CELL = LintRule("I004", "include-empty-cell", "A CSV include has an empty cell.",
+                              "Every cell of a CSV include must hold a value; the diagnostic gives the file and row.")
+INCLUDE_TOO_LARGE = LintRule("I005", "include-too-large", "An include is above the size or row limit.",
+                             "Includes are bounded (limits.max-include-bytes, limits.max-levels) so that a wrong file cannot "
+                             "exhaust memory.")
+INCLUDE_COLUMNS = LintRule("I006", "include-columns", "A CSV include's header does not match what the rule expects.",
+                           "Columns of CSV includes are matched by header name, never by position: a tuple's CSV must name its "
+                           "axes, a pair's CSV its sides (a tuple side by its axes). Missing and unexpected columns are "
+                           "reported at the header.")
 
 SUFFIXES = (".csv", ".txt", ".yaml", ".yml", ".json")
 
@@ -71,7 +84,7 @@ class Include:
         else:
             target = f"a column named {axis!r}" if axis else "one column"
             raise error(
-                INCLUDE_COLUMNS,
+                INCLUDE_COLUMNS.code,
                 f"{self.name} has {len(self.header)} columns ({', '.join(self.header)}); expected one column or {target}",
                 self.header_location(),
                 hint=did_you_mean(axis, self.header) if axis else None,
@@ -95,7 +108,7 @@ class Include:
             if missing and extra:
                 close = did_you_mean(missing[0], extra)
                 hint = close + " " + hint if close else hint
-            raise error(INCLUDE_COLUMNS, f"{self.name}: {'; '.join(parts)}", self.header_location(), hint)
+            raise error(INCLUDE_COLUMNS.code, f"{self.name}: {'; '.join(parts)}", self.header_location(), hint)
         order = [header.index(c) for c in columns]
         return [(tuple(row[i] for i in order), loc) for row, loc in zip(self.rows, self.locations)]
 
@@ -104,42 +117,42 @@ def resolve(ref: str, bundle_dir: Path, at: Location) -> Path:
     """The file an ``@file:`` reference names, confined to the bundle."""
     rel = ref[len(PREFIX):].strip()
     if not rel:
-        raise error(INCLUDE_MISSING, "empty @file: reference", at, hint="write @file:items/name.csv")
+        raise error(INCLUDE_MISSING.code, "empty @file: reference", at, hint="write @file:items/name.csv")
     if "\0" in rel:
-        raise error(INCLUDE_MISSING, f"include {rel!r} contains a NUL character", at)
+        raise error(INCLUDE_MISSING.code, f"include {rel!r} contains a NUL character", at)
     try:
         return _resolve(rel, bundle_dir, at)
     except OSError as exc:  # a name too long for the file system, …
-        raise error(INCLUDE_MISSING, f"include {rel[:60]!r}{'…' if len(rel) > 60 else ''} cannot be used: {exc.strerror}",
+        raise error(INCLUDE_MISSING.code, f"include {rel[:60]!r}{'…' if len(rel) > 60 else ''} cannot be used: {exc.strerror}",
                     at) from None
 
 
 def _resolve(rel: str, bundle_dir: Path, at: Location) -> Path:
     if os.path.isabs(rel) or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
-        raise error(INCLUDE_ESCAPE, f"include {rel!r} is an absolute path", at,
+        raise error(INCLUDE_ESCAPE.code, f"include {rel!r} is an absolute path", at,
                     hint="includes are relative to the spec folder; copy the file into it")
     parts = rel.replace("\\", "/").split("/")
     if ".." in parts:
-        raise error(INCLUDE_ESCAPE, f"include {rel!r} leaves the spec folder ('..')", at,
+        raise error(INCLUDE_ESCAPE.code, f"include {rel!r} leaves the spec folder ('..')", at,
                     hint="a spec bundle must be self-contained; copy the file into the spec folder")
     target = bundle_dir / rel
     try:
         real = target.resolve(strict=False)
         root = bundle_dir.resolve()
     except (OSError, RuntimeError) as exc:  # symlink loops
-        raise error(INCLUDE_MISSING, f"include {rel!r} cannot be resolved: {exc}", at) from None
+        raise error(INCLUDE_MISSING.code, f"include {rel!r} cannot be resolved: {exc}", at) from None
     if real != root and root not in real.parents:
-        raise error(INCLUDE_ESCAPE, f"include {rel!r} resolves outside the spec folder (a symlink)", at,
+        raise error(INCLUDE_ESCAPE.code, f"include {rel!r} resolves outside the spec folder (a symlink)", at,
                     hint="a spec bundle must be self-contained; copy the file instead of linking it")
     if not target.exists():
         siblings = []
         if target.parent.is_dir():
             siblings = [p.name for p in target.parent.iterdir()]
-        raise error(INCLUDE_MISSING, f"include {rel!r} not found", at, hint=did_you_mean(target.name, siblings))
+        raise error(INCLUDE_MISSING.code, f"include {rel!r} not found", at, hint=did_you_mean(target.name, siblings))
     if target.is_dir():
-        raise error(INCLUDE_MISSING, f"include {rel!r} is a directory, not a file", at)
+        raise error(INCLUDE_MISSING.code, f"include {rel!r} is a directory, not a file", at)
     if target.suffix.lower() not in SUFFIXES:
-        raise error(INCLUDE_FORMAT, f"include {rel!r} has an unsupported extension", at,
+        raise error(INCLUDE_FORMAT.code, f"include {rel!r} has an unsupported extension", at,
                     hint="use .csv, .txt, .yaml, .yml or .json")
     return target
 
@@ -150,17 +163,17 @@ def read(path: Path, at: Location, limits: Limits) -> Include:
     try:
         size = path.stat().st_size
         if size > limits.max_include_bytes:
-            raise error(INCLUDE_TOO_LARGE,
+            raise error(INCLUDE_TOO_LARGE.code,
                         f"include {path.name} is {size:,} bytes, above the limit of {limits.max_include_bytes:,}",
                         at, hint="raise limits.max-include-bytes in the config if this is intended")
         raw = path.read_bytes()
     except OSError as exc:
-        raise error(INCLUDE_MISSING, f"include {path.name} cannot be read: {exc.strerror}", at) from None
+        raise error(INCLUDE_MISSING.code, f"include {path.name} cannot be read: {exc.strerror}", at) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise error(INCLUDE_FORMAT, f"{path.name} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
+        raise error(INCLUDE_FORMAT.code, f"{path.name} is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                     Location(shown, line), hint="save the file as UTF-8") from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -170,11 +183,11 @@ def read(path: Path, at: Location, limits: Limits) -> Include:
     else:
         include = _read_list_document(text, shown, suffix, limits)
     if len(include.rows) > limits.max_levels:
-        raise error(INCLUDE_TOO_LARGE,
+        raise error(INCLUDE_TOO_LARGE.code,
                     f"include {path.name} has {len(include.rows):,} rows, above the limit of {limits.max_levels:,}",
                     at, hint="raise limits.max-levels in the config if this is intended")
     if not include.rows:
-        raise error(INCLUDE_FORMAT, f"include {path.name} has no rows", Location(shown, 1), hint="an include must list at least one value")
+        raise error(INCLUDE_FORMAT.code, f"include {path.name} has no rows", Location(shown, 1), hint="an include must list at least one value")
     return include
 
 
@@ -203,25 +216,25 @@ def _read_csv(text: str, path: str) -> Include:
                 header, header_line = cells, line
                 for index, name in enumerate(cells):
                     if not name:
-                        raise error(INCLUDE_FORMAT, f"header column {index + 1} has no name", Location(path, line),
+                        raise error(INCLUDE_FORMAT.code, f"header column {index + 1} has no name", Location(path, line),
                                     hint="every CSV include needs a header row naming its columns")
                     if name in cells[:index]:
-                        raise error(INCLUDE_FORMAT, f"duplicate column name {name!r} in the header", Location(path, line))
+                        raise error(INCLUDE_FORMAT.code, f"duplicate column name {name!r} in the header", Location(path, line))
                 continue
             if len(cells) != len(header):
-                raise error(INCLUDE_FORMAT,
+                raise error(INCLUDE_FORMAT.code,
                             f"row has {len(cells)} field{'s' if len(cells) != 1 else ''}, the header has {len(header)}",
                             Location(path, line),
                             hint="quote values that contain commas" if len(cells) > len(header) else None)
             for name, cell in zip(header, cells):
                 if not cell:
-                    raise error(INCLUDE_EMPTY_CELL, f"empty cell in column {name!r}", Location(path, line))
+                    raise error(INCLUDE_EMPTY_CELL.code, f"empty cell in column {name!r}", Location(path, line))
             rows.append(cells)
             locations.append(Location(path, line))
     except csv.Error as exc:  # e.g. an unterminated quote: where its record began
-        raise error(INCLUDE_FORMAT, f"malformed CSV: {exc}", Location(path, start)) from None
+        raise error(INCLUDE_FORMAT.code, f"malformed CSV: {exc}", Location(path, start)) from None
     if header is None:
-        raise error(INCLUDE_FORMAT, "CSV include is empty (it needs a header row)", Location(path, 1))
+        raise error(INCLUDE_FORMAT.code, "CSV include is empty (it needs a header row)", Location(path, 1))
     return Include(path, header, rows, locations, header_line)
 
 
@@ -244,9 +257,9 @@ def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> In
         try:
             json.loads(text)
         except json.JSONDecodeError as exc:
-            raise error(INCLUDE_FORMAT, f"invalid JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)) from None
+            raise error(INCLUDE_FORMAT.code, f"invalid JSON: {exc.msg}", Location(path, exc.lineno, exc.colno)) from None
         except RecursionError:
-            raise error(INCLUDE_FORMAT, "JSON is nested too deeply", Location(path, 1)) from None
+            raise error(INCLUDE_FORMAT.code, "JSON is nested too deeply", Location(path, 1)) from None
     try:
         doc = load_yaml(text, path, limits)  # JSON is YAML: one reader gives positions for both
     except SpecError as exc:
@@ -255,7 +268,7 @@ def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> In
         raise SpecError(doc.diagnostics)
     if not isinstance(doc.data, list):
         kind = "nothing" if doc.data is None else type(doc.data).__name__.replace("dict", "a mapping").replace("str", "a string")
-        raise error(INCLUDE_FORMAT, f"{os.path.basename(path)} must hold a list, found {kind}", doc.loc(()))
+        raise error(INCLUDE_FORMAT.code, f"{os.path.basename(path)} must hold a list, found {kind}", doc.loc(()))
     count = len(doc.data)
     raws = {i: doc.raw((i,)) for i in range(count) if doc.raw((i,)) is not None}
     return Include(path, None, list(doc.data), [doc.loc((i,)) for i in range(count)], raws=raws)
@@ -264,4 +277,6 @@ def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> In
 def _as_include_error(diagnostic):
     from dataclasses import replace
 
-    return replace(diagnostic, code=INCLUDE_FORMAT) if diagnostic.code == "Y001" else diagnostic
+    from cohort_dsl.document import YAML_SYNTAX
+
+    return replace(diagnostic, code=INCLUDE_FORMAT.code) if diagnostic.code == YAML_SYNTAX.code else diagnostic

@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from cohort_dsl.dataroot import MEMBERSHIP_FILE, SPEC, DataRoot
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, UsageError
+from cohort_dsl.registry import LintRule
 
-UNUSED_SUPPRESSION = "L001"
+UNUSED_SUPPRESSION = LintRule("L001", "unused-suppression", "A `# noqa` comment suppresses nothing.",
+                              "Suppressions that no longer match a diagnostic hide nothing but mislead readers (like ruff's RUF100). "
+                              "Remove the comment, or the codes it lists that no longer occur on its line.", WARNING)
 NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$", re.IGNORECASE)
 PARALLEL_THRESHOLD = 8
 
@@ -40,15 +44,21 @@ class LintContext:
     @property
     def cohort_dir(self) -> Path | None:
         """``<data-root>/cohorts/<id>`` when the bundle sits at ``<id>/spec``."""
-        directory = self.bundle.directory
-        if directory is not None and directory.name == "spec" and directory.parent.parent.name == "cohorts":
-            return directory.parent
-        return None
+        located = DataRoot.of_bundle(self.bundle.directory)
+        return located[0].cohort_dir(located[1]) if located else None
+
+    @property
+    def membership_file(self) -> Path | None:
+        """The cohort's committed ``membership.csv`` path (None if not a cohort)."""
+        located = DataRoot.of_bundle(self.bundle.directory)
+        return located[0].membership_file(located[1]) if located else None
 
     @property
     def cohort_id(self) -> str:
-        cohort = self.cohort_dir
-        return cohort.name if cohort else (self.bundle.directory.name if self.bundle.directory else "cohort")
+        located = DataRoot.of_bundle(self.bundle.directory)
+        if located:
+            return located[1]
+        return self.bundle.directory.name if self.bundle.directory else "cohort"
 
     @cached_property
     def membership(self):
@@ -83,6 +93,14 @@ class LintRun:
     options: object = None
     #: a :class:`cohort_dsl.cache.LintCache`, or None
     cache: object = None
+    #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
+    policy: object = None
+
+    def __post_init__(self):
+        if self.policy is None:
+            from cohort_dsl.policy import Policy
+
+            self.policy = Policy(self.engine.registry, dict(getattr(self.settings, "severity", {}) or {}))
 
 
 def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
@@ -106,7 +124,7 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     bundle = compiled = None
     try:
         bundle = load_bundle(config_path, run.settings.limits)
-        compiled = compile_bundle(bundle, run.engine, max_rows=run.settings.max_rows)
+        compiled = compile_bundle(bundle, run.engine)
         found.extend(compiled.diagnostics)
     except SpecError as exc:
         found.extend(exc.diagnostics)
@@ -135,18 +153,14 @@ def _run_checks(context: LintContext, run: LintRun) -> list[Diagnostic]:
 
 
 def finish(found: list[Diagnostic], run: LintRun, config_path: Path | None = None) -> list[Diagnostic]:
-    """Registry severities, selection, suppression comments, dedup."""
-    from dataclasses import replace
-
+    """The policy's severities, selection, suppression comments, dedup."""
     registry = run.engine.registry
     out: list[Diagnostic] = []
     seen = set()
-    for d in found:
+    for d in run.policy.apply(found):
         rule = registry.lint_rules.get(d.code)
         if not run.selection.wants(d.code, rule.name if rule else ""):
             continue
-        if rule is not None and d.severity != rule.severity:
-            d = replace(d, severity=rule.severity)
         key = (d.code, d.message, d.location)
         if key not in seen:
             seen.add(key)
@@ -174,17 +188,17 @@ def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun, config_path
                 used.add((d.location.path, d.location.line, d.code if codes is not None else "*"))
                 continue
         kept.append(d)
-    if run.selection.wants(UNUSED_SUPPRESSION):
+    if run.selection.wants(UNUSED_SUPPRESSION.code):
         for path, table in comments.items():
             for line, (codes, col) in table.items():
                 if codes is None:
                     if not any(u[0] == path and u[1] == line for u in used):
-                        kept.append(Diagnostic(UNUSED_SUPPRESSION, "`# noqa` suppresses nothing on this line",
+                        kept.append(Diagnostic(UNUSED_SUPPRESSION.code, "`# noqa` suppresses nothing on this line",
                                                Location(path, line, col), WARNING, "remove the comment"))
                     continue
                 unused = sorted(c for c in codes if not any(u[0] == path and u[1] == line and u[2].startswith(c) for u in used))
                 if unused:
-                    kept.append(Diagnostic(UNUSED_SUPPRESSION, f"`# noqa: {', '.join(unused)}` suppresses nothing on this line",
+                    kept.append(Diagnostic(UNUSED_SUPPRESSION.code, f"`# noqa: {', '.join(unused)}` suppresses nothing on this line",
                                            Location(path, line, col), WARNING, "remove the code from the comment"))
     return kept
 
@@ -208,12 +222,7 @@ def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
 
 # -- which bundles to lint ---------------------------------------------------
 
-def all_bundles(data_root: Path) -> list[Path]:
-    """Every ``cohorts/*/spec/config.yaml`` under the data root."""
-    return sorted((Path(data_root) / "cohorts").glob("*/spec/config.yaml"))
-
-
-def targets(paths: list[str], data_root: Path, catalog_files: set[str], settings_file: Path | None = None) -> list[Path]:
+def targets(paths: list[str], data_root: DataRoot, catalog_files: set[str], settings_file: Path | None = None) -> list[Path]:
     """The config.yaml of every bundle the given paths affect: the bundle a
     file lies in; a cohort's membership.csv -> its bundle; a catalog file or
     the settings file -> every bundle under the data root."""
@@ -226,19 +235,21 @@ def targets(paths: list[str], data_root: Path, catalog_files: set[str], settings
         if not path.exists():
             raise UsageError(f"{raw}: no such file or folder")
         if os.path.realpath(path) in resolved_catalogs:
-            out.extend(all_bundles(data_root))
+            out.extend(data_root.bundles())
             continue
         if path.is_dir():
             if (path / "config.yaml").is_file():
                 out.append(path / "config.yaml")
             else:  # a data root or cohorts folder: every bundle below it
-                out.extend(sorted(path.glob("**/spec/config.yaml")) or sorted(path.glob("**/config.yaml")))
+                out.extend(DataRoot.bundles_below(path))
             continue
         owner = _owning_config(path)
         if owner is not None:
             out.append(owner)
-        elif path.name == "membership.csv" and (path.parent / "spec" / "config.yaml").is_file():
-            out.append(path.parent / "spec" / "config.yaml")
+        elif path.name == MEMBERSHIP_FILE:
+            located = DataRoot.of_bundle(path.parent / SPEC)
+            if located is not None and located[0].config(located[1]).is_file():
+                out.append(located[0].config(located[1]))
     unique = list(dict.fromkeys(p.absolute() for p in out))
     return unique
 
@@ -250,7 +261,7 @@ def _owning_config(path: Path) -> Path | None:
         candidate = parent / "config.yaml"
         if candidate.is_file():
             return candidate
-        if parent.name == "cohorts":
+        if DataRoot.is_cohorts_dir(parent):
             break
     return None
 

@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cohort_dsl import __version__
-from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, UsageError, did_you_mean
+from cohort_dsl.dataroot import MEMBERSHIP_FILE, DataRoot
+from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
 from cohort_dsl.files import TEMP_PREFIX, atomic_writer, temp_beside
-from cohort_dsl.membership import SLIM_COLUMNS, WIDE_COLUMNS, build_membership
-from cohort_dsl.service import MANIFEST_FILE, MEMBERSHIP_FILE, WIDE_FILE, cohort_dir, describe_diff, membership_diff
+from cohort_dsl.membership import SLIM_COLUMNS, STALE_MEMBERSHIP, WIDE_COLUMNS
+from cohort_dsl.service import describe_diff, membership_diff
 
-STALE_MEMBERSHIP = "M003"
 DEFAULT_MODE = "llm"
 
 
@@ -47,21 +47,6 @@ class Outcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def spec_dir(data_root: Path, cohort_id: str) -> Path:
-    return cohort_dir(data_root, cohort_id) / "spec"
-
-
-def check_cohort_id(cohort_id: str, data_root: Path) -> None:
-    if not cohort_id or cohort_id in (".", "..") or "/" in cohort_id or "\\" in cohort_id:
-        raise UsageError(f"{cohort_id!r} is not a cohort id (a folder name under {data_root / 'cohorts'})")
-    if not (spec_dir(data_root, cohort_id) / "config.yaml").is_file():
-        root = Path(data_root) / "cohorts"
-        known = sorted(p.name for p in root.iterdir() if (p / "spec" / "config.yaml").is_file()) if root.is_dir() else []
-        hint = did_you_mean(cohort_id, known) or (f"cohorts here: {', '.join(known)}" if known else
-                                                   "is --data-root (or data-root in the config) right?")
-        raise UsageError(f"no spec bundle for cohort {cohort_id!r} at {spec_dir(data_root, cohort_id)}/config.yaml ({hint})")
-
-
 def bundle_hash(directory: Path) -> str:
     """SHA-256 over the bundle's files (relative path and bytes, sorted)."""
     digest = hashlib.sha256()
@@ -72,19 +57,23 @@ def bundle_hash(directory: Path) -> str:
     return digest.hexdigest()
 
 
-def materialize(compiled, engine, cohort_id: str, data_root: Path, *, catalogs=None, force: bool = False,
-                seed_metadata: bool = False, layout: str | None = None) -> Outcome:
+def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool = False,
+                seed_metadata: bool = False) -> Outcome:
+    """Write the files of ``membership`` (a :class:`~cohort_dsl.membership.Membership`
+    the caller has checked: :meth:`cohort_dsl.project.Project.materialize`
+    refuses errors before calling this)."""
     from cohort_dsl.rows import csv_field
 
-    membership = build_membership(compiled, engine.registry, cohort_id, layout)
-    directory = cohort_dir(data_root, cohort_id)
+    compiled, cohort_id = membership.compiled, membership.cohort_id
+    directory = data_root.cohort_dir(cohort_id)
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(directory)
 
     stats: dict[str, dict] = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
                               for s in membership.layout.stages}
     combos: set[str] = set()
-    slim_path, wide_path, manifest_path = directory / MEMBERSHIP_FILE, directory / WIDE_FILE, directory / MANIFEST_FILE
+    slim_path = data_root.membership_file(cohort_id)
+    wide_path, manifest_path = data_root.wide_file(cohort_id), data_root.manifest_file(cohort_id)
 
     def line(values) -> str:
         return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in values) + "\n"
@@ -133,7 +122,7 @@ def materialize(compiled, engine, cohort_id: str, data_root: Path, *, catalogs=N
     outcome = Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed,
                       diagnostics=list(membership.diagnostics))
     if seed_metadata:
-        _seed_metadata(membership, Path(data_root), catalogs or {}, outcome)
+        _seed_metadata(membership, data_root, catalogs or {}, outcome)
     return outcome
 
 
@@ -200,7 +189,7 @@ def _remove_stale_temps(directory: Path) -> None:
 def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:
     added, removed = membership_diff(existing, Path(staged))
     return Diagnostic(
-        STALE_MEMBERSHIP,
+        STALE_MEMBERSHIP.code,
         f"cohort {cohort_id} already has a different membership: {describe_diff(added, removed)}; nothing was written",
         Location(str(existing)), ERROR,
         "the cohort already ran: changing its spec orphans generations. Create a new cohort, or rerun with --force "
@@ -208,14 +197,14 @@ def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:
     )
 
 
-def _seed_metadata(membership, data_root: Path, catalogs: dict, outcome: Outcome) -> None:
+def _seed_metadata(membership, data_root: DataRoot, catalogs: dict, outcome: Outcome) -> None:
     modes = {}
     for stage in membership.layout.stages:
         catalog = catalogs.get(stage.mode_axis) if stage.mode_axis else None
         modes[stage.name] = catalog
     first_stage = membership.layout.stages[0].name
     for record in membership.records():
-        path = data_root / "gens" / record.stage / record.gen_id / "metadata.json"
+        path = data_root.metadata_file(record.stage, record.gen_id)
         if path.exists():
             outcome.metadata_kept += 1
             continue

@@ -1,4 +1,5 @@
-"""Membership: rows become stage records with generation ids (DESIGN §4).
+"""Membership: rows become stage records with generation ids (docs/cohorts.md,
+"Generation ids").
 
 A :class:`Layout` is declarative: a chain of :class:`Stage` objects (the
 built-in ``two-phase`` layout is draft -> essay -> evaluation). Each stage
@@ -27,12 +28,26 @@ from operator import itemgetter
 from typing import Iterator, NamedTuple
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, did_you_mean, error
-from cohort_dsl.registry import Layout, Stage
+from cohort_dsl.registry import Layout, LintRule, Stage
 
-LAYOUT_COLUMNS = "M001"
-ID_COLLISION = "M002"
-BAD_REPLICATE = "M004"
-UNKNOWN_LAYOUT = "M005"
+LAYOUT_COLUMNS = LintRule("M001", "layout-columns", "The spec lacks a column the membership layout needs.",
+                          "The two-phase layout reads combo_id, draft_template, draft_llm, essay_template, essay_llm, "
+                          "evaluation_template and evaluation_llm (replicate columns are optional). Missing columns are named.")
+ID_COLLISION = LintRule("M002", "gen-id-collision", "Two different stage records get the same generation id.",
+                        "The essay id does not include essay_llm, so essays that differ only in essay_llm share an id; values "
+                        "that differ only in case or spaces give the same ids too. Both sources are reported.")
+# M003 and M006 are emitted where a committed membership is read back (the
+# stale-membership check, materialize, cohort_dsl.service); they are
+# declared here, with the membership they describe.
+STALE_MEMBERSHIP = LintRule("M003", "stale-membership", "A committed membership.csv differs from what the spec now produces.",
+                            "The cohort already ran: editing its spec would orphan generations. The diagnostic says how many ids "
+                            "would appear and disappear, with examples.")
+BAD_REPLICATE = LintRule("M004", "bad-replicate", "A replicate value is not a positive integer.",
+                         "Replicate columns hold 1, 2, 3, …")
+UNKNOWN_LAYOUT = LintRule("M005", "unknown-layout", "output.layout names a layout that is not installed.",
+                          "`cohort-dsl plugins` lists the installed layouts.")
+MEMBERSHIP_FORMAT = LintRule("M006", "membership-file", "A membership file cannot be read.",
+                             "membership.csv must start with the header stage,gen_id (it is written by materialize).")
 
 DEFAULT_LAYOUT = "two-phase"
 SLIM_COLUMNS = ("stage", "gen_id")
@@ -70,7 +85,7 @@ def select_layout(compiled, registry, name: str | None = None) -> Layout:
     layout = registry.layouts.get(name)
     if layout is None:
         document = compiled.spec.bundle.document
-        raise error(UNKNOWN_LAYOUT, f"unknown membership layout {name!r}", document.loc(("output", "layout")),
+        raise error(UNKNOWN_LAYOUT.code, f"unknown membership layout {name!r}", document.loc(("output", "layout")),
                     did_you_mean(name, registry.layouts) or f"installed layouts: {', '.join(sorted(registry.layouts))}")
     return layout
 
@@ -122,7 +137,7 @@ class Membership:
         if missing:
             document = self.compiled.spec.bundle.document
             layout_loc = document.loc(("output", "layout")) if self.compiled.spec.layout else document.key_loc(("axes",))
-            raise error(LAYOUT_COLUMNS,
+            raise error(LAYOUT_COLUMNS.code,
                         f"the {self.layout.name} membership layout needs column{'s' if len(missing) > 1 else ''} "
                         f"{', '.join(missing)}, which this spec does not have",
                         layout_loc, "add the axes (or tuples that introduce them), or select another layout with output.layout")
@@ -140,7 +155,7 @@ class Membership:
             for level in self.compiled.design.domain(b.replicate):
                 text = level.strip()
                 if not (text.isascii() and text.isdigit()) or int(text) < 1:
-                    raise error(BAD_REPLICATE, f"replicate {level!r} in column {b.replicate!r} is not a positive integer",
+                    raise error(BAD_REPLICATE.code, f"replicate {level!r} in column {b.replicate!r} is not a positive integer",
                                 self._origin(b.replicate, level), "replicates are counted from 1: 1, 2, 3, …")
                 values[level] = int(text)
             self.replicate_values[b.replicate] = values
@@ -162,7 +177,7 @@ class Membership:
                     if len(same) > 1:
                         a, b2 = same[0], same[1]
                         self.diagnostics.append(Diagnostic(
-                            ID_COLLISION,
+                            ID_COLLISION.code,
                             f"{column} values {a!r} ({self._origin(column, a)}) and {b2!r} "
                             + ("are the same number" if reps is not None else "differ only in case or spaces")
                             + ": they give the same generation ids",
@@ -199,7 +214,7 @@ class Membership:
                 a, c = example
                 stage = b.stage.name
                 self.diagnostics.append(Diagnostic(
-                    ID_COLLISION,
+                    ID_COLLISION.code,
                     f"{stage} records that differ only in {b.llm} get the same id: {a!r} ({self._origin(b.llm, a)}) and "
                     f"{c!r} are both used for one {stage}" + (f" ({clashes} such cases in its factor)" if clashes > 1 else ""),
                     self._origin(b.llm, c), ERROR,

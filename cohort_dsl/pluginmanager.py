@@ -32,6 +32,19 @@ DEFAULT_PLUGINS = (
     "cohort_dsl.builtin.catalog_sources",
 )
 
+# The built-ins the engine cannot run without (like pytest's
+# essential_plugins): the codes the core stages emit, the core rule kinds and
+# the text report format every command prints errors with.
+ESSENTIAL_PLUGINS = (
+    "cohort_dsl.builtin.core",
+    "cohort_dsl.builtin.subsets",
+    "cohort_dsl.builtin.ties",
+    "cohort_dsl.builtin.pairs",
+    "cohort_dsl.builtin.tuples",
+    "cohort_dsl.builtin.reporters",
+)
+BUILTIN_DIST = "cohort-dsl"
+
 DISABLE_ENV = "COHORT_DSL_DISABLE_PLUGINS"
 NO_AUTOLOAD_ENV = "COHORT_DSL_DISABLE_PLUGIN_AUTOLOAD"
 
@@ -67,6 +80,7 @@ def build_engine(
     from cohort_dsl.registry import RegistryError
 
     disabled = set(disable) | _env_list(DISABLE_ENV)
+    _check_disabled(disabled)
     if entry_points is None:
         entry_points = not os.environ.get(NO_AUTOLOAD_ENV)
     pm = pluggy.PluginManager(PROJECT)
@@ -121,6 +135,20 @@ def build_engine(
         raise PluginError(str(exc)) from None
     _check_plugin_schemas(registry)
     return Engine(pm, registry)
+
+
+def _check_disabled(disabled: set[str]) -> None:
+    """Disabling is by name, and only what can go: naming the built-ins'
+    distribution (which would disable all of them) or an essential plugin
+    is a usage error that says why."""
+    if BUILTIN_DIST in disabled:
+        optional = [m for m in DEFAULT_PLUGINS if m not in ESSENTIAL_PLUGINS]
+        raise PluginError(f"--disable-plugin {BUILTIN_DIST} would disable every built-in plugin; name the ones to "
+                          f"disable by module: {', '.join(optional)}")
+    essential = sorted(disabled & set(ESSENTIAL_PLUGINS))
+    if essential:
+        raise PluginError(f"{essential[0]} is essential and cannot be disabled: the engine cannot run without "
+                          "the codes the core stages report, the core rule kinds and the text report format")
 
 
 def _check_plugin_schemas(registry) -> None:

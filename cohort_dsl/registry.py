@@ -17,7 +17,6 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cohort_dsl.diagnostics import ERROR, SEVERITIES, Location
 
-PLUGIN_ERROR = "P001"
 
 
 @dataclass

@@ -13,6 +13,9 @@ class Report:
     registry: object = None
     #: the spec bundles (config.yaml paths) that were checked
     bundles: list[str] = field(default_factory=list)
+    #: False when the report is part of a command's error output (no
+    #: "Found N errors" line); formats that have a summary honour it
+    show_summary: bool = True
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)

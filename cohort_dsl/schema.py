@@ -21,12 +21,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, did_you_mean
+from cohort_dsl.registry import LintRule
 
 if TYPE_CHECKING:  # plugins import load_fragment at start-up: stay light
     from cohort_dsl.document import Document
 
-SCHEMA_VIOLATION = "S001"
-UNKNOWN_KEY = "S002"
+SCHEMA_VIOLATION = LintRule("S001", "schema-violation", "The spec does not match the schema.",
+                            "The spec's structure is checked against the composed JSON Schema (the base schema plus every "
+                            "rule kind's fragment; `cohort-dsl schema` prints it). The diagnostic is placed on the offending "
+                            "node; for alternatives (a list or an include) the best-matching explanation is shown.")
+UNKNOWN_KEY = LintRule("S002", "unknown-key", "A key the schema does not know.",
+                       "Only `axes`, `rules`, `output` (and keys that installed plugins declare) may appear at the top "
+                       "level; only installed rule kinds may appear under `rules:`. A close match is suggested.")
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 EDITOR_SCHEMA = "cohort-spec.schema.json"
@@ -352,20 +358,37 @@ def dotted(path) -> str:
     return out
 
 
-def _diagnose(err, document: "Document") -> list[Diagnostic]:
-    from jsonschema.exceptions import best_match
+def _best(err):
+    """The error to explain inside ``oneOf``/``anyOf``: the first
+    alternative (in schema order) whose own type fits the value, and in it
+    the deepest error. Chosen here rather than by jsonschema's
+    ``best_match``, whose choice differs between versions: the same spec
+    must get the same diagnostic whatever jsonschema is installed."""
+    while err.validator in ("oneOf", "anyOf") and err.context:
+        here = tuple(err.absolute_path)
+        alternatives: dict = {}
+        for sub in err.context:
+            alternatives.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [subs for _, subs in sorted(alternatives.items(), key=lambda item: item[0] if isinstance(item[0], int) else -1)
+                   if not any(s.validator == "type" and tuple(s.absolute_path) == here for s in subs)]
+        if not fitting:
+            return err  # no alternative even has the value's type: the wrong shape altogether
+        deepest = max(len(s.absolute_path) for s in fitting[0])
+        err = next(s for s in fitting[0] if len(s.absolute_path) == deepest)
+    return err
 
+
+def _diagnose(err, document: "Document") -> list[Diagnostic]:
     from cohort_dsl.levels import non_string_level
 
     top = err
-    if err.validator in ("oneOf", "anyOf") and err.context:
-        err = best_match([err])
+    err = _best(err)
     path = tuple(err.absolute_path)
     where = dotted(path)
     value = err.instance
     key = path[-1] if path else ""
 
-    def at(message, code=SCHEMA_VIOLATION, loc=None, hint=None):
+    def at(message, code=SCHEMA_VIOLATION.code, loc=None, hint=None):
         return Diagnostic(code, message, loc or document.loc(path), ERROR, hint)
 
     if err.validator == "additionalProperties" and isinstance(value, dict):
@@ -375,7 +398,7 @@ def _diagnose(err, document: "Document") -> list[Diagnostic]:
         for extra in extras:
             container = f"in {where}" if where else "at the top level"
             expected = f"; expected one of: {', '.join(allowed)}" if allowed else ""
-            out.append(at(f"unknown key {extra!r} {container}{expected}", UNKNOWN_KEY,
+            out.append(at(f"unknown key {extra!r} {container}{expected}", UNKNOWN_KEY.code,
                           document.key_loc(path + (extra,)), did_you_mean(extra, allowed)))
         return out
     if "propertyNames" in err.relative_schema_path or "propertyNames" in err.absolute_schema_path:

@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import Location, error
-from cohort_dsl.membership import SLIM_COLUMNS, WIDE_COLUMNS, Record
+from cohort_dsl.membership import MEMBERSHIP_FORMAT, SLIM_COLUMNS, WIDE_COLUMNS, Record
 
-MEMBERSHIP_FILE = "membership.csv"
-WIDE_FILE = "membership_wide.csv"
-MANIFEST_FILE = "manifest.json"
-MEMBERSHIP_FORMAT = "M006"
-
-
-def cohort_dir(data_root: Path, cohort_id: str) -> Path:
-    return Path(data_root) / "cohorts" / cohort_id
 
 
 def iter_slim(path: Path):
@@ -51,21 +44,21 @@ def _iter(path: Path, columns: tuple):
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None or tuple(h.strip() for h in header) != columns:
-                raise error(MEMBERSHIP_FORMAT, f"{path.name} must start with the header {','.join(columns)}",
+                raise error(MEMBERSHIP_FORMAT.code, f"{path.name} must start with the header {','.join(columns)}",
                             Location(shown, 1), "it is written by `cohort-dsl materialize`; do not edit it by hand")
             for row in reader:
                 if not row:
                     continue
                 if len(row) != len(columns):
-                    raise error(MEMBERSHIP_FORMAT, f"{path.name}: row has {len(row)} fields, expected {len(columns)}",
+                    raise error(MEMBERSHIP_FORMAT.code, f"{path.name}: row has {len(row)} fields, expected {len(columns)}",
                                 Location(shown, reader.line_num))
                 yield row
     except UnicodeDecodeError:
-        raise error(MEMBERSHIP_FORMAT, f"{path.name} is not valid UTF-8", Location(shown)) from None
+        raise error(MEMBERSHIP_FORMAT.code, f"{path.name} is not valid UTF-8", Location(shown)) from None
     except csv.Error as exc:
-        raise error(MEMBERSHIP_FORMAT, f"{path.name}: malformed CSV: {exc}", Location(shown)) from None
+        raise error(MEMBERSHIP_FORMAT.code, f"{path.name}: malformed CSV: {exc}", Location(shown)) from None
     except OSError as exc:
-        raise error(MEMBERSHIP_FORMAT, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
+        raise error(MEMBERSHIP_FORMAT.code, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
 
 
 def membership_diff(old_path: Path, new_path: Path) -> tuple[list[str], list[str]]:
@@ -91,21 +84,19 @@ def describe_diff(added: list[str], removed: list[str], examples: int = 3) -> st
 class MembershipService:
     """Queries over the materialized cohorts of a data root."""
 
-    def __init__(self, data_root: str | Path):
-        self.data_root = Path(data_root)
+    def __init__(self, data_root: str | Path | DataRoot):
+        self.root = data_root if isinstance(data_root, DataRoot) else DataRoot(data_root)
+        self.data_root = self.root.path
         self._records: dict[str, list[Record]] = {}
         self._index = None
 
     # -- cohorts --------------------------------------------------------------
     def cohorts(self) -> list[str]:
         """Every cohort with a ``membership.csv``, sorted."""
-        root = self.data_root / "cohorts"
-        if not root.is_dir():
-            return []
-        return sorted(p.name for p in root.iterdir() if (p / MEMBERSHIP_FILE).is_file())
+        return self.root.materialized_ids()
 
     def membership_path(self, cohort_id: str) -> Path:
-        return cohort_dir(self.data_root, cohort_id) / MEMBERSHIP_FILE
+        return self.root.membership_file(cohort_id)
 
     def membership(self, cohort_id: str) -> list[tuple[str, str]]:
         """The ``(stage, gen_id)`` rows of a cohort (empty if none)."""
@@ -119,7 +110,7 @@ class MembershipService:
     def records(self, cohort_id: str) -> list[Record]:
         """The wide records of a cohort (parents, templates, llms, …)."""
         if cohort_id not in self._records:
-            path = cohort_dir(self.data_root, cohort_id) / WIDE_FILE
+            path = self.root.wide_file(cohort_id)
             self._records[cohort_id] = read_wide(path) if path.is_file() else []
         return self._records[cohort_id]
 

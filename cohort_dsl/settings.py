@@ -8,6 +8,8 @@ table is skipped). Keys::
     max-rows = 1000000
     select = ["R", "C001"]        # code prefixes to report (default: all)
     ignore = ["R004"]             # code prefixes to drop
+    [tool.cohort-dsl.severity]    # a code's severity, instead of its default
+    R004 = "error"
     [tool.cohort-dsl.catalogs]    # axis -> "PATH[:COLUMN]" under the data root
     draft_template = "1_raw/draft_templates.csv:template_id"
     [tool.cohort-dsl.limits]      # see cohort_dsl.limits.Limits
@@ -18,34 +20,64 @@ Command-line flags override the file. Errors here are usage errors (exit 2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Iterable, Mapping
 
-from cohort_dsl.diagnostics import UsageError, did_you_mean
+from cohort_dsl.diagnostics import SEVERITIES, UsageError, did_you_mean
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
 
 CONFIG_FILE = "cohort-dsl.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "cohort-dsl"
-KEYS = ("data-root", "max-rows", "select", "ignore", "catalogs", "limits", "jobs", "cache")
+KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "limits", "jobs", "cache")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """Resolved settings: read once, never changed. Command-line flags
+    make a new object with :meth:`override`."""
+
     path: Path | None = None
     data_root: Path = field(default_factory=lambda: Path("data").absolute())
     data_root_explicit: bool = False
-    catalogs: dict[str, str] = field(default_factory=dict)
-    max_rows: int | None = None
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
+    catalogs: Mapping[str, str] = field(default_factory=dict)
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    #: code -> "error" | "warning", overriding the code's declared severity
+    severity: Mapping[str, str] = field(default_factory=dict)
     limits: Limits = DEFAULT_LIMITS
     jobs: int | None = None
     cache: bool = True
 
     @property
     def root(self) -> Path:
+        """The folder of the settings file (the working directory without one)."""
         return self.path.parent if self.path else Path.cwd()
+
+    @property
+    def max_rows(self) -> int:
+        """The row limit (``max-rows``, the same as ``limits.max-rows``)."""
+        return self.limits.max_rows
+
+    def override(self, *, data_root: str | Path | None = None, max_rows: int | None = None,
+                 select: Iterable[str] | None = None, ignore: Iterable[str] | None = None,
+                 jobs: int | None = None, cache: bool | None = None) -> "Settings":
+        """A copy with the given values (None keeps the current one)."""
+        changes: dict = {}
+        if data_root is not None:
+            changes.update(data_root=Path(data_root).absolute(), data_root_explicit=True)
+        if max_rows is not None:
+            changes["limits"] = self.limits.updated(max_rows=max_rows)
+        if select is not None:
+            changes["select"] = tuple(select)
+        if ignore is not None:
+            changes["ignore"] = tuple(ignore)
+        if jobs is not None:
+            changes["jobs"] = jobs
+        if cache is not None:
+            changes["cache"] = cache
+        return replace(self, **changes)
 
 
 def find_config(start: Path | None = None) -> Path | None:
@@ -73,9 +105,7 @@ def load_settings(path: Path | str | None = None, start: Path | None = None) -> 
             raise UsageError(f"{path}: no such config file")
     path = path or find_config(start)
     if path is None:
-        settings = Settings()
-        settings.data_root = (start or Path.cwd()).absolute() / "data"
-        return settings
+        return Settings(data_root=(start or Path.cwd()).absolute() / "data")
     table = _read_table(path)
     return _from_table(table, path)
 
@@ -102,45 +132,44 @@ def _from_table(table: dict, path: Path) -> Settings:
         if key not in KEYS:
             hint = did_you_mean(key, KEYS)
             raise UsageError(f"{where}: unknown key {key!r}" + (f" ({hint})" if hint else ""))
-    settings = Settings(path=path)
-    root = path.parent
+    values: dict = {"path": path, "data_root": (path.parent / "data").absolute()}
     if "data-root" in norm:
-        settings.data_root = (root / _expect(norm["data-root"], str, "data-root", where)).absolute()
-        settings.data_root_explicit = True
-    else:
-        settings.data_root = (root / "data").absolute()
-    if "max-rows" in norm:
-        settings.max_rows = _positive(norm["max-rows"], "max-rows", where)
+        values["data_root"] = (path.parent / _expect(norm["data-root"], str, "data-root", where)).absolute()
+        values["data_root_explicit"] = True
     for key in ("select", "ignore"):
         if key in norm:
             value = norm[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise UsageError(f"{where}: {key} must be a list of code prefixes, e.g. [\"R004\"]")
-            setattr(settings, key, value)
+            values[key] = tuple(value)
+    if "severity" in norm:
+        severity = norm["severity"]
+        if not isinstance(severity, dict) or not all(v in SEVERITIES for v in severity.values()):
+            raise UsageError(f"{where}: severity must be a table of CODE = \"error\" or \"warning\"")
+        values["severity"] = dict(severity)
     if "catalogs" in norm:
         catalogs = norm["catalogs"]
         if not isinstance(catalogs, dict) or not all(isinstance(v, str) for v in catalogs.values()):
             raise UsageError(f"{where}: catalogs must be a table of axis = \"PATH[:COLUMN]\"")
-        settings.catalogs = dict(catalogs)
+        values["catalogs"] = dict(catalogs)
+    limits = {}
     if "limits" in norm:
-        limits = norm["limits"]
-        if not isinstance(limits, dict):
+        if not isinstance(norm["limits"], dict):
             raise UsageError(f"{where}: limits must be a table")
-        values = {}
-        for key, value in limits.items():
+        for key, value in norm["limits"].items():
             name = key.replace("-", "_")
             if name not in Limits.names():
                 hint = did_you_mean(name, Limits.names())
                 raise UsageError(f"{where}: unknown limit {key!r}" + (f" ({hint})" if hint else ""))
-            values[name] = _positive(value, f"limits.{key}", where)
-        settings.limits = DEFAULT_LIMITS.updated(**values)
+            limits[name] = _positive(value, f"limits.{key}", where)
+    if "max-rows" in norm:  # the same limit as limits.max-rows, under its common name
+        limits["max_rows"] = _positive(norm["max-rows"], "max-rows", where)
+    values["limits"] = DEFAULT_LIMITS.updated(**limits)
     if "jobs" in norm:
-        settings.jobs = _positive(norm["jobs"], "jobs", where)
+        values["jobs"] = _positive(norm["jobs"], "jobs", where)
     if "cache" in norm:
-        settings.cache = bool(_expect(norm["cache"], bool, "cache", where))
-    if settings.max_rows is not None:
-        settings.limits = settings.limits.updated(max_rows=settings.max_rows)
-    return settings
+        values["cache"] = _expect(norm["cache"], bool, "cache", where)
+    return Settings(**values)
 
 
 def _expect(value, kind, key, where):

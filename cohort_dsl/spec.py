@@ -14,15 +14,29 @@ from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
 from cohort_dsl.levels import as_level
-from cohort_dsl.registry import PLUGIN_ERROR, Rule
+from cohort_dsl.registry import LintRule, Rule
 
-UNKNOWN_NAME = "R001"
-FORWARD_REFERENCE = "R002"
-DUPLICATE_LEVEL = "R008"
-EMPTY_AXIS = "R009"
-DUPLICATE_NAME = "R011"
-UNKNOWN_FIELD = "R013"
-SPEC_LIMIT = "R015"
+UNKNOWN_NAME = LintRule("R001", "unknown-name", "A rule names an axis or rule that does not exist.",
+                        "Rules refer to axes (declared, or introduced by tuples) and to earlier ties, pairs and tuples by "
+                        "name. A close match is suggested.")
+FORWARD_REFERENCE = LintRule("R002", "forward-reference", "A rule refers to a rule that comes later.",
+                             "Rules run in document order, so a rule may only use names defined above it. Move it below the rule "
+                             "it uses.")
+DUPLICATE_LEVEL = LintRule("R008", "duplicate-value", "A level or entry is listed twice; the repeat is ignored.",
+                           "Duplicate levels of an axis, duplicate `allowed` entries and duplicate tuple items are dropped, "
+                           "first occurrence kept.", WARNING)
+EMPTY_AXIS = LintRule("R009", "empty-axis", "An axis has no levels.",
+                      "An axis declared `null` must be filled by a tuples rule; a spec needs at least one axis.")
+DUPLICATE_NAME = LintRule("R011", "duplicate-name", "A rule name is used twice, or is also an axis name.",
+                          "Names of ties, pairs and tuples share one namespace with the axes; each must mean one thing.")
+UNKNOWN_FIELD = LintRule("R013", "unknown-field", "output.field_order names a field that is not an axis.",
+                         "field_order may only list axes (rule names never appear in rows).")
+SPEC_LIMIT = LintRule("R015", "spec-limit", "Too many rules or levels.",
+                      "The number of rules and the levels of one axis are bounded (limits.max-rules, limits.max-levels).")
+# Emitted by plugin_crash() below, for parse, apply and check crashes alike.
+PLUGIN_CRASH = LintRule("P001", "plugin-error", "A plugin raised an exception.",
+                        "The exception is reported as a diagnostic naming the plugin instead of crashing the run; the "
+                        "other checks still run. Report it to the plugin's authors.")
 
 
 @dataclass
@@ -136,7 +150,7 @@ def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[l
         if value in origins:
             first = origins[value]
             shown = list(value) if isinstance(value, tuple) else value
-            report(Diagnostic(DUPLICATE_LEVEL, f"{shown!r} is listed twice in {what}; the repeat is ignored", loc, WARNING,
+            report(Diagnostic(DUPLICATE_LEVEL.code, f"{shown!r} is listed twice in {what}; the repeat is ignored", loc, WARNING,
                               f"first listed at {first}" if first.line else None))
             continue
         origins[value] = loc
@@ -197,15 +211,15 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
 def _check_count(count: int, limit: int, what: str, location: Location) -> None:
     if count > limit:
         name = "max-rules" if "rules" in what else "max-levels"
-        raise error(SPEC_LIMIT, f"{what} has {count:,} entries, above the limit of {limit:,}", location,
+        raise error(SPEC_LIMIT.code, f"{what} has {count:,} entries, above the limit of {limit:,}", location,
                     f"raise limits.{name} in the config if this is intended")
 
 
 def plugin_crash(plugin, doing: str, exc: Exception, location: Location | None) -> Diagnostic:
     """A plugin's exception, turned into a diagnostic that names it."""
-    return Diagnostic(PLUGIN_ERROR, f"plugin {plugin} crashed while {doing}: {type(exc).__name__}: {exc}",
-                      location or Location(), ERROR, "this is a bug in the plugin; report it to its authors",
-                      plugin=getattr(plugin, "name", None))
+    return Diagnostic(PLUGIN_CRASH.code, f"plugin {plugin} crashed while {doing}: {type(exc).__name__}: {exc}",
+                        location or Location(), ERROR, "this is a bug in the plugin; report it to its authors",
+                        plugin=getattr(plugin, "name", None))
 
 
 def axis_names(axes: list[AxisDecl], rules: list[Rule]) -> list[str]:
@@ -228,10 +242,10 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
             continue
         if rule.name in named:
             first = named[rule.name][1]
-            out.append(Diagnostic(DUPLICATE_NAME, f"rule name {rule.name!r} is already used by {first.label}{_at_line(first.location)}",
+            out.append(Diagnostic(DUPLICATE_NAME.code, f"rule name {rule.name!r} is already used by {first.label}{_at_line(first.location)}",
                                   rule.location, ERROR, "rule names must be unique across sections"))
         elif rule.name in known_axes:
-            out.append(Diagnostic(DUPLICATE_NAME, f"{rule.label}: {rule.name!r} is also an axis name", rule.location, ERROR,
+            out.append(Diagnostic(DUPLICATE_NAME.code, f"{rule.label}: {rule.name!r} is also an axis name", rule.location, ERROR,
                                   "rename the rule: a name used in rules must mean one thing"))
         else:
             named[rule.name] = (index, rule)
@@ -242,13 +256,13 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
             if ref.name in named:
                 where, other = named[ref.name]
                 if ref.expects == "axis":
-                    out.append(Diagnostic(UNKNOWN_NAME, f"{rule.label}: {ref.name!r} is {other.label}, but an axis is expected here",
+                    out.append(Diagnostic(UNKNOWN_NAME.code, f"{rule.label}: {ref.name!r} is {other.label}, but an axis is expected here",
                                           ref.location, ERROR))
                 elif where == index:
-                    out.append(Diagnostic(FORWARD_REFERENCE, f"{rule.label} refers to itself", ref.location, ERROR))
+                    out.append(Diagnostic(FORWARD_REFERENCE.code, f"{rule.label} refers to itself", ref.location, ERROR))
                 elif where > index:
                     out.append(Diagnostic(
-                        FORWARD_REFERENCE,
+                        FORWARD_REFERENCE.code,
                         f"{rule.label} uses {other.label}, which is defined later{_at_line(other.location)}",
                         ref.location, ERROR,
                         f"rules run in document order: move {rule.label} below {other.label}",
@@ -256,7 +270,7 @@ def _check_names(axes: list[AxisDecl], rules: list[Rule]) -> list[Diagnostic]:
                 continue
             candidates = sorted(known_axes) + ([] if ref.expects == "axis" else list(named))
             what = "axis" if ref.expects == "axis" else "axis or rule"
-            out.append(Diagnostic(UNKNOWN_NAME, f"{rule.label}: unknown {what} {ref.name!r}", ref.location, ERROR,
+            out.append(Diagnostic(UNKNOWN_NAME.code, f"{rule.label}: unknown {what} {ref.name!r}", ref.location, ERROR,
                                   did_you_mean(ref.name, candidates) or _list_hint(candidates)))
     return out
 
@@ -278,7 +292,7 @@ def check_field_order(spec: Spec, columns: list[str]) -> list[str]:
     first = []
     for name, loc in spec.field_order:
         if name not in known:
-            raise error(UNKNOWN_FIELD, f"output.field_order names {name!r}, which is not an axis", loc,
+            raise error(UNKNOWN_FIELD.code, f"output.field_order names {name!r}, which is not an axis", loc,
                         did_you_mean(name, columns) or _list_hint(columns))
         first.append(name)
     return first + [c for c in columns if c not in set(first)]

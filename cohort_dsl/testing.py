@@ -92,7 +92,8 @@ class Outcome:
 
 
 class CohortProject:
-    """A temporary data repo: files written under ``root``, a fresh engine."""
+    """A temporary data repo: files written under ``root``, a fresh engine,
+    and a :class:`cohort_dsl.project.Project` over both (``project``)."""
 
     def __init__(self, root: Path, files: dict, *, plugins=(), builtins: bool = True, entry_points: bool = False,
                  catalogs: dict | None = None, config: dict | None = None):
@@ -109,13 +110,19 @@ class CohortProject:
     def registry(self):
         return self.engine.registry
 
+    @property
+    def project(self):
+        """The :class:`cohort_dsl.project.Project` of this data repo (its
+        settings are read afresh, so edits to the files are seen)."""
+        from cohort_dsl.project import Project
+
+        return Project.load(self.root / "cohort-dsl.toml", engine=self.engine)
+
     def path(self, name: str) -> Path:
         return self.root / name
 
     def settings(self):
-        from cohort_dsl.settings import load_settings
-
-        return load_settings(self.root / "cohort-dsl.toml")
+        return self.project.settings
 
     def compile(self, spec: str = "spec", *, seed: int | None = None, limit: int | None = None,
                 max_rows: int | None = None) -> Outcome:
@@ -135,39 +142,20 @@ class CohortProject:
 
     def membership(self, spec: str = "spec", cohort_id: str = "cohort", layout: str | None = None) -> Outcome:
         """Membership records (each a :class:`cohort_dsl.membership.Record`)."""
-        from cohort_dsl.membership import build_membership
-
-        compiled, outcome = self._compile(spec, None)
-        if compiled is None:
-            return outcome
         try:
-            membership = build_membership(compiled, self.registry, cohort_id, layout)
-            outcome.records = list(membership.records())
-            outcome.diagnostics += membership.diagnostics
+            membership = self.project.membership(self.root / spec, cohort_id, layout)
+            records = list(membership.records())
         except SpecError as exc:
-            outcome.diagnostics += exc.diagnostics
-            outcome.exit_code = 1
-        return outcome
+            return Outcome(1, exc.diagnostics)
+        return Outcome(0, membership.diagnostics, records=records)
 
     def lint(self, *paths: str, select: list[str] | None = None, ignore: list[str] | None = None) -> Outcome:
         """Lint bundles (all of them when no path is given), as the lint
         command does, without the cache."""
-        from cohort_dsl.catalogs import catalog_files, load_catalogs, settings_refs
-        from cohort_dsl.lint import LintRun, Selection, all_bundles, exit_code, finish, lint_many, targets
+        from cohort_dsl.lint import exit_code
 
-        settings = self.settings()
-        refs = settings_refs(settings)
-        catalogs, problems = load_catalogs(refs, self.registry)
-        selection = Selection(select or settings.select, ignore or settings.ignore)
-        run = LintRun(self.engine, settings, catalogs, selection)
-        if paths:
-            configs = targets([str(self.root / p) for p in paths], settings.data_root, catalog_files(refs), settings.path)
-        else:
-            configs = all_bundles(settings.data_root)
-        diagnostics = finish(problems, run) + lint_many(configs, run, jobs=1)
-        from cohort_dsl.report import Report
-
-        report = Report(diagnostics, self.registry, [str(c) for c in configs])
+        project = self.project.override(select=select or None, ignore=ignore or None)
+        report = project.lint([self.root / p for p in paths], use_cache=False, jobs=1)
         return Outcome(exit_code(report.diagnostics), report.diagnostics)
 
     def run(self, *argv: str) -> Outcome:
@@ -191,12 +179,8 @@ class CohortProject:
         return Outcome(code, stdout=out.getvalue(), stderr=err.getvalue())
 
     def _compile(self, spec: str, max_rows: int | None):
-        from cohort_dsl.bundle import load_bundle
-        from cohort_dsl.compiler import compile_bundle
-
         try:
-            bundle = load_bundle(self.root / spec, self.settings().limits)
-            compiled = compile_bundle(bundle, self.engine, max_rows=max_rows)
+            compiled = self.project.override(max_rows=max_rows).compile(self.root / spec)
         except SpecError as exc:
             return None, Outcome(1, exc.diagnostics)
         return compiled, Outcome(0, list(compiled.diagnostics))

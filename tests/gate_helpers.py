@@ -1,7 +1,7 @@
 """Helpers shared by the membership, materialize, service, lint, reporter
 and pre-commit tests: small data repos (catalogs + cohorts + a config file)
 built in temporary folders, a CLI runner, and a by-hand reference for
-generation ids written straight from DESIGN §4.
+generation ids written straight from docs/cohorts.md, "Generation ids".
 
 Import what you need: ``from gate_helpers import cli, engine, make_project``
 (fixtures become available to the importing module).
@@ -41,7 +41,7 @@ def full_spec(dt: str = "[d1, d2]", extra: str = "") -> str:
     return FULL_SPEC.format(dt=dt) + extra
 
 
-# -- generation ids by hand (DESIGN §4) ---------------------------------------
+# -- generation ids by hand (docs/cohorts.md, "Generation ids") ---------------
 
 def base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"

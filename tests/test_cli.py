@@ -1,5 +1,5 @@
-"""The command line (DESIGN §8): commands, formats, exit codes, atomic
-output, and no traceback for bad input."""
+"""The command line (README.md, "Commands"): commands, formats, exit codes,
+atomic output, and no traceback for bad input."""
 
 from __future__ import annotations
 

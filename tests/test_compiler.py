@@ -1,5 +1,6 @@
-"""The compiler and row streaming (DESIGN §3.5): order, columns, the funnel,
-the count before rows, the row limit, --limit, and seeded permutations."""
+"""The compiler and row streaming (docs/spec_dsl.md, "Order, columns and
+count" and "Seeds"): order, columns, the funnel, the count before rows, the
+row limit, --limit, and seeded permutations."""
 
 from __future__ import annotations
 

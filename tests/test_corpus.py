@@ -1,5 +1,5 @@
-"""The bad-input corpus (DESIGN §9: bad input of any kind gets a located,
-plain-language error, exit code 1, and nothing on disk is written).
+"""The bad-input corpus: bad input of any kind gets a located, plain-language
+error, exit code 1 (README.md, "Commands"), and nothing on disk is written.
 
 Each folder under ``tests/corpus/`` is one spec bundle (``config.yaml`` plus
 includes) and an ``expected.json``::

@@ -1,5 +1,5 @@
-"""Crash safety of ``materialize`` (DESIGN §4, §9: writes are atomic; nothing
-on disk is half-written).
+"""Crash safety of ``materialize`` (docs/cohorts.md, "3. Materialize": writes
+are atomic; nothing on disk is half-written).
 
 A cohort whose spec expands to 300,000 rows (330,000 membership records, a
 write that takes seconds) is materialized once (the *previous* files); then

@@ -1,6 +1,6 @@
-"""Golden files: the worked examples of DESIGN §3.6 and the original system's
-own fixtures, compiled through the CLI (``--format jsonl``) and compared byte
-for byte with ``expected.jsonl``.
+"""Golden files: the worked examples of docs/spec_dsl.md and the original
+system's own fixtures, compiled through the CLI (``--format jsonl``) and
+compared byte for byte with ``expected.jsonl``.
 
 Regenerate with ``UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py`` and
 review the diff: the semantic checks below must still pass.
@@ -60,7 +60,7 @@ def test_every_golden_is_known():
     assert sorted(ORIGINAL) == sorted(ORIGINAL_COUNTS)
 
 
-# -- DESIGN §3.6 worked examples --------------------------------------------------------
+# -- docs/spec_dsl.md worked examples --------------------------------------------------
 
 WORKED_ROWS = {
     "cartesian": [

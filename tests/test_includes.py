@@ -1,5 +1,5 @@
-"""``@file:`` includes (DESIGN §3.3): formats, shapes, confinement to the
-bundle, limits, and header-name matching for relations."""
+"""``@file:`` includes (docs/spec_dsl.md, "Includes"): formats, shapes,
+confinement to the bundle, limits, and header-name matching for relations."""
 
 from __future__ import annotations
 

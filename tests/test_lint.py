@@ -1,7 +1,7 @@
-"""The lint gate (DESIGN §5–6, issue 4) through `cohort-dsl lint`: every
-code at its line, exit codes, selection, suppression, targets, the stale
-membership check, the cache, parallel runs, and catalogs from the command
-line."""
+"""The lint gate (docs/cohorts.md "2. Lint", docs/rules.md, docs/ci.md;
+issue 4) through `cohort-dsl lint`: every code at its line, exit codes,
+selection, suppression, targets, the stale membership check, the cache,
+parallel runs, and catalogs from the command line."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The YAML loader (DESIGN §3.1–3.2, §6): positions, duplicate keys, YAML's
-type traps, syntax errors, resource limits and unsupported features."""
+"""The YAML loader (docs/spec_dsl.md "Axes and levels" and "Limits",
+docs/rules.md "Loading YAML"): positions, duplicate keys, YAML's type traps,
+syntax errors, resource limits and unsupported features."""
 
 from __future__ import annotations
 

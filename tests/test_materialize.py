@@ -1,6 +1,6 @@
-"""`cohort-dsl materialize` (DESIGN §4, issue 3): the membership files,
-the manifest, metadata seeds, atomic and reproducible writes, and the
-refusal to change a cohort that already ran."""
+"""`cohort-dsl materialize` (docs/cohorts.md, "3. Materialize"; issue 3): the
+membership files, the manifest, metadata seeds, atomic and reproducible
+writes, and the refusal to change a cohort that already ran."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""End to end: this checkout as a pre-commit hook repository (DESIGN §6,
-issue 4).
+"""End to end: this checkout as a pre-commit hook repository (README.md,
+"Pre-commit"; issue 4).
 
 A temporary data repo (catalogs, one cohort with its committed membership)
 uses ``cohort-dsl-lint`` from ``.pre-commit-hooks.yaml`` at ``rev: HEAD`` of

@@ -1,5 +1,5 @@
 """Property: the factor-model compiler yields exactly the rows of a naive
-reference (DESIGN §3.4) on random small specs.
+reference (docs/spec_dsl.md, "Rules: the factor model") on random small specs.
 
 The reference below is deliberately simple and shares no code with the
 package: it materialises the full Cartesian product of every axis's levels
@@ -333,7 +333,8 @@ def test_compiler_matches_naive_reference(spec):
 
 
 def test_reference_sanity():
-    """The reference itself on the worked examples of DESIGN §3.6."""
+    """The reference itself on the worked examples `tie-then-pair` and
+    `pair-with-tuple` of docs/spec_dsl.md."""
     rows, order = reference({"axes": {"a": ["d1", "d2", "d3"], "b": ["d2", "d3", "d4"], "c": ["e1", "e2"]},
                              "rules": {"ties": {"t": ["a", "b"]},
                                        "pairs": {"p": {"left": "a", "right": "c", "allowed": [["d2", "e1"], ["d3", "e2"]]}}}})

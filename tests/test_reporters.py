@@ -1,4 +1,4 @@
-"""Report formats of `cohort-dsl lint` (DESIGN §6, issue 4): json, github
+"""Report formats of `cohort-dsl lint` (docs/ci.md; issue 4): json, github
 workflow annotations, and SARIF 2.1.0 for code scanning."""
 
 from __future__ import annotations

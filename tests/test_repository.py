@@ -1,5 +1,6 @@
 """The repository keeps its promises: the README's commands are the ones CI
-runs and work as written, and the layout DESIGN §2 names exists."""
+runs and work as written, and the layout the README's "Layout of this
+repository" table names (plus the packaging, hook and CI files) exists."""
 
 from __future__ import annotations
 

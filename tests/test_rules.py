@@ -1,5 +1,5 @@
-"""The four built-in rule kinds (DESIGN §3.4), one section each, plus the
-checks on names that span sections."""
+"""The four built-in rule kinds (docs/spec_dsl.md, "Rules: the factor
+model"), one section each, plus the checks on names that span sections."""
 
 from __future__ import annotations
 

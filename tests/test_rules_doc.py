@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from cohort_dsl.commands.rules import markdown
+from cohort_dsl.rules_reference import markdown
 from cohort_dsl.pluginmanager import build_engine
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
@@ -12,7 +12,7 @@ def test_rules_doc_is_current():
     expected = markdown(build_engine(entry_points=False).registry)
     assert DOC.read_text(encoding="utf-8") == expected, (
         "docs/rules.md is stale: regenerate it with "
-        "`python -c \"from cohort_dsl.pluginmanager import build_engine; from cohort_dsl.commands.rules import markdown; "
+        "`python -c \"from cohort_dsl.pluginmanager import build_engine; from cohort_dsl.rules_reference import markdown; "
         "open('docs/rules.md','w').write(markdown(build_engine(entry_points=False).registry))\"`"
     )
 

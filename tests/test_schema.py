@@ -1,5 +1,6 @@
-"""The composed JSON Schema (DESIGN §3.1, §7): located schema errors, the
-checked-in editor schema, and the metaschema."""
+"""The composed JSON Schema (docs/spec_dsl.md, "Editor support"; docs/rules.md,
+"Schema"): located schema errors, the checked-in editor schema, and the
+metaschema."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The membership service (DESIGN §4, issue 3): one reader over the
-materialized cohorts of a data root."""
+"""The membership service (docs/cohorts.md, "Reading membership from code";
+issue 3): one reader over the materialized cohorts of a data root."""
 
 from __future__ import annotations
 

@@ -22,15 +22,15 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except FileNotFoundError:
         siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
-        raise error(CATALOG_ERROR, f"catalog file {path.name} not found", Location(str(path)),
+        raise error(CATALOG_ERROR.code, f"catalog file {path.name} not found", Location(str(path)),
                     did_you_mean(path.name, siblings) or "check the catalog paths in the config (relative to the data root)") from None
     except OSError as exc:
-        raise error(CATALOG_ERROR, f"catalog file {path.name} cannot be read: {exc.strerror}", Location(str(path))) from None
+        raise error(CATALOG_ERROR.code, f"catalog file {path.name} cannot be read: {exc.strerror}", Location(str(path))) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise error(CATALOG_ERROR, f"catalog {path.name} is not valid UTF-8", Location(str(path), line)) from None
+        raise error(CATALOG_ERROR.code, f"catalog {path.name} is not valid UTF-8", Location(str(path), line)) from None
 
 
 def load_csv(path: Path, column: str | None) -> dict:
@@ -51,12 +51,12 @@ def load_csv(path: Path, column: str | None) -> dict:
             if header is None:
                 header = cells
                 if "active" in header:
-                    raise error(LEGACY_ACTIVE, f"catalog {path.name} has a legacy 'active' column",
+                    raise error(LEGACY_ACTIVE.code, f"catalog {path.name} has a legacy 'active' column",
                                 Location(shown, reader.line_num, _col(record, header.index("active"))),
                                 "catalogs list what exists and never change meaning; select levels in the spec "
                                 "(axes or subsets) and drop the column")
                 if column not in header:
-                    raise error(CATALOG_ERROR, f"catalog {path.name} has no column {column!r} (columns: {', '.join(header)})",
+                    raise error(CATALOG_ERROR.code, f"catalog {path.name} has no column {column!r} (columns: {', '.join(header)})",
                                 Location(shown, reader.line_num),
                                 did_you_mean(column, header) or "name the column after the path: PATH:COLUMN")
                 index = header.index(column)
@@ -68,9 +68,9 @@ def load_csv(path: Path, column: str | None) -> dict:
                 catalog.rows[value] = dict(zip(header, cells))
                 catalog.locations[value] = Location(shown, reader.line_num)
     except csv.Error as exc:
-        raise error(CATALOG_ERROR, f"malformed CSV: {exc}", Location(shown, reader.line_num)) from None
+        raise error(CATALOG_ERROR.code, f"malformed CSV: {exc}", Location(shown, reader.line_num)) from None
     if header is None:
-        raise error(CATALOG_ERROR, f"catalog {path.name} is empty (it needs a header row)", Location(shown, 1))
+        raise error(CATALOG_ERROR.code, f"catalog {path.name} is empty (it needs a header row)", Location(shown, 1))
     return {None: catalog}
 
 
@@ -89,7 +89,7 @@ def load_json(path: Path, column: str | None) -> dict:
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
-        raise error(CATALOG_ERROR, f"invalid JSON: {exc.msg}", Location(shown, exc.lineno, exc.colno)) from None
+        raise error(CATALOG_ERROR.code, f"invalid JSON: {exc.msg}", Location(shown, exc.lineno, exc.colno)) from None
     document = load_yaml(text, shown)  # for positions
 
     def one(data, path_in_doc) -> Catalog:
@@ -99,10 +99,10 @@ def load_json(path: Path, column: str | None) -> dict:
         elif isinstance(data, dict):
             items = [(k, v if isinstance(v, dict) else None, path_in_doc + (k,)) for k, v in data.items()]
         else:
-            raise error(CATALOG_ERROR, f"catalog {path.name}: expected a list of values or a mapping", document.loc(path_in_doc))
+            raise error(CATALOG_ERROR.code, f"catalog {path.name}: expected a list of values or a mapping", document.loc(path_in_doc))
         for value, row, where in items:
             if isinstance(value, bool) or not isinstance(value, (str, int)):
-                raise error(CATALOG_ERROR, f"catalog {path.name}: values must be text, found {value!r}", document.loc(where))
+                raise error(CATALOG_ERROR.code, f"catalog {path.name}: values must be text, found {value!r}", document.loc(where))
             value = str(value)
             catalog.rows.setdefault(value, row)
             catalog.locations.setdefault(value, document.key_loc(where) if isinstance(data, dict) else document.loc(where))

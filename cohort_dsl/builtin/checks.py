@@ -11,11 +11,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import zip_longest
 
+from cohort_dsl.catalogs import CATALOG_ERROR, CATALOG_MISS, LEGACY_ACTIVE
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean
 from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.membership import (BAD_REPLICATE, ID_COLLISION, LAYOUT_COLUMNS, MEMBERSHIP_FORMAT, STALE_MEMBERSHIP,
+                                   UNKNOWN_LAYOUT)
 from cohort_dsl.registry import LintRule
+
+# R004 is emitted only here, so it is declared here; the other codes of
+# CHECKS are declared by the core module that emits them, and the ones
+# checked here get their check attached with dataclasses.replace.
+DEAD_RULE = LintRule("R004", "dead-rule", "A rule removes no combination.",
+                     "After the rule the row count is unchanged: it allows everything it touches. It may be intended "
+                     "documentation, but usually a constraint is missing. (A tuple that supplies the levels of undeclared "
+                     "axes is not reported.)", WARNING)
 
 
 def dead_rules(context):
@@ -27,7 +39,7 @@ def dead_rules(context):
     }
     for before, step in zip(compiled.funnel, compiled.funnel[1:]):
         if step.rows == before.rows and step.label not in introduces_levels:
-            yield Diagnostic("R004", f"{step.label} removes no combination ({step.rows:,} rows before and after)",
+            yield Diagnostic(DEAD_RULE.code, f"{step.label} removes no combination ({step.rows:,} rows before and after)",
                              step.location or Location(), WARNING,
                              "it allows everything it touches: is a constraint missing?")
 
@@ -44,7 +56,7 @@ def catalog_misses(context):
             known = known if known is not None else list(catalog.rows)
             where = design.origins.get(axis, {}).get(value) or context.bundle.document.key_loc(("axes", axis))
             hint = did_you_mean(value, known) or f"the catalog is {catalog.path}"
-            yield Diagnostic("C001", f"{value!r} is not in the {axis} catalog ({_short(catalog.path)})", where, ERROR, hint)
+            yield Diagnostic(CATALOG_MISS.code, f"{value!r} is not in the {axis} catalog ({_short(catalog.path)})", where, ERROR, hint)
 
 
 def _short(path: str) -> str:
@@ -73,7 +85,7 @@ def _membership_walk(context) -> tuple[list, list]:
         return [], []
     try:
         membership = context.membership
-        committed = context.cohort_dir / "membership.csv" if context.cohort_dir else None
+        committed = context.membership_file
         # Collisions are found from the factors when the membership is built;
         # only the stale check walks the records.
         stale = _compare_committed(context, membership, committed) if committed is not None and committed.is_file() else []
@@ -97,7 +109,7 @@ def _compare_committed(context, membership, path) -> list[Diagnostic]:
     added = [g for g in new_ids if g not in old_ids]
     removed = [g for _, g in iter_slim(path) if g not in new_set]
     return [Diagnostic(
-        "M003",
+        STALE_MEMBERSHIP.code,
         f"the committed membership.csv of cohort {context.cohort_id} differs from what the spec now produces: "
         f"{describe_diff(added, removed)}",
         context.bundle.document.key_loc(("axes",)), ERROR,
@@ -107,36 +119,16 @@ def _compare_committed(context, membership, path) -> list[Diagnostic]:
 
 
 CHECKS = (
-    LintRule("R004", "dead-rule", "A rule removes no combination.",
-             "After the rule the row count is unchanged: it allows everything it touches. It may be intended "
-             "documentation, but usually a constraint is missing. (A tuple that supplies the levels of undeclared "
-             "axes is not reported.)", WARNING, dead_rules),
-    LintRule("C001", "catalog-miss", "A value is not in its axis's catalog.",
-             "Every value of a cataloged axis that the compiled spec uses must exist in the catalog configured for "
-             "that axis ([tool.cohort-dsl.catalogs], --catalog, --catalog-csv). The diagnostic points at the line "
-             "of config.yaml or the row of the included CSV where the value was written, with close matches.",
-             ERROR, catalog_misses),
-    LintRule("C002", "catalog-active-column", "A catalog CSV has a legacy `active` column.",
-             "Catalogs are immutable inputs that list what exists; selecting what a cohort uses belongs in its "
-             "spec (axes, subsets). Drop the column."),
-    LintRule("C003", "catalog-error", "A catalog cannot be read.",
-             "The catalog file is missing, not UTF-8, not valid JSON/CSV, or lacks the configured column."),
-    LintRule("M001", "layout-columns", "The spec lacks a column the membership layout needs.",
-             "The two-phase layout reads combo_id, draft_template, draft_llm, essay_template, essay_llm, "
-             "evaluation_template and evaluation_llm (replicate columns are optional). Missing columns are named.",
-             ERROR, membership_problems),
-    LintRule("M002", "gen-id-collision", "Two different stage records get the same generation id.",
-             "The essay id does not include essay_llm, so essays that differ only in essay_llm share an id; values "
-             "that differ only in case or spaces give the same ids too. Both sources are reported."),
-    LintRule("M003", "stale-membership", "A committed membership.csv differs from what the spec now produces.",
-             "The cohort already ran: editing its spec would orphan generations. The diagnostic says how many ids "
-             "would appear and disappear, with examples.", ERROR, stale_membership),
-    LintRule("M004", "bad-replicate", "A replicate value is not a positive integer.",
-             "Replicate columns hold 1, 2, 3, …"),
-    LintRule("M005", "unknown-layout", "output.layout names a layout that is not installed.",
-             "`cohort-dsl plugins` lists the installed layouts."),
-    LintRule("M006", "membership-file", "A membership file cannot be read.",
-             "membership.csv must start with the header stage,gen_id (it is written by materialize)."),
+    replace(DEAD_RULE, check=dead_rules),
+    replace(CATALOG_MISS, check=catalog_misses),
+    LEGACY_ACTIVE,
+    CATALOG_ERROR,
+    replace(LAYOUT_COLUMNS, check=membership_problems),
+    ID_COLLISION,
+    replace(STALE_MEMBERSHIP, check=stale_membership),
+    BAD_REPLICATE,
+    UNKNOWN_LAYOUT,
+    MEMBERSHIP_FORMAT,
 )
 
 

@@ -14,15 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from functools import partial
 
+from cohort_dsl.design import ARITY
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.registry import Reference, Rule, RuleKind
+from cohort_dsl.registry import LintRule, Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
 SECTION = "pairs"
-IMBALANCE = "R007"
-ARITY = "R010"
-SELF_PAIR = "R012"
+IMBALANCE = LintRule("R007", "pair-imbalance", "A balanced pair is not balanced.",
+                     "With `balance: left` (`right`, `both`) every left (right) value must occur equally often in "
+                     "`allowed`; the counts are listed.")
+SELF_PAIR = LintRule("R012", "pair-self", "A pair's two sides are the same or overlap.",
+                     "`left` and `right` must name different axes or rules that share no axis.")
 
 
 def parse(section):
@@ -32,7 +35,7 @@ def parse(section):
         value = entry.value
         left, right = value["left"], value["right"]
         if left == right:
-            raise error(SELF_PAIR, f"pairs {entry.name}: left and right are both {left!r}", entry.loc("right"),
+            raise error(SELF_PAIR.code, f"pairs {entry.name}: left and right are both {left!r}", entry.loc("right"),
                         "a pair couples two different axes (or earlier rules)")
         allowed = value["allowed"]
         if is_include(allowed):
@@ -58,14 +61,14 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
     lt, rt = design.resolve(left), design.resolve(right)
     shared = sorted(set(lt.axes) & set(rt.axes))
     if shared:
-        raise error(SELF_PAIR, f"pairs {name}: {lt.describe()} and {rt.describe()} both cover axis {shared[0]!r}", location,
+        raise error(SELF_PAIR.code, f"pairs {name}: {lt.describe()} and {rt.describe()} both cover axis {shared[0]!r}", location,
                     "a pair couples two independent sides")
     located = []
     left_domain, right_domain = design.domain_of(lt.axes), design.domain_of(rt.axes)
     if isinstance(items, list):
         for item, loc in items:
             if not isinstance(item, list) or len(item) != 2:
-                raise error(ARITY, f"pairs {name}: an allowed entry must be a [left, right] pair, found {item!r}", loc)
+                raise error(ARITY.code, f"pairs {name}: an allowed entry must be a [left, right] pair, found {item!r}", loc)
             lv, rv = lt.decode(item[0], loc), rt.decode(item[1], loc)
             design.check_in_domain(lt, lv, loc, item[0], left_domain)
             design.check_in_domain(rt, rv, loc, item[1], right_domain)
@@ -97,13 +100,13 @@ def _check_balance(name, side, values, location):
     counts = Counter(values)
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{v[0] if len(v) == 1 else list(v)} ×{n}" for v, n in counts.items())
-        raise error(IMBALANCE, f"pairs {name} is not balanced on the {side}: {shown}", location,
+        raise error(IMBALANCE.code, f"pairs {name} is not balanced on the {side}: {shown}", location,
                     f"balance: {side} needs every {side} value to appear equally often in allowed")
 
 
 def _decode(value, location, *, lt, rt):
     if not isinstance(value, list) or len(value) != 2:
-        raise error(ARITY, f"a value for a pair is a [left, right] list, found {value!r}", location)
+        raise error(ARITY.code, f"a value for a pair is a [left, right] list, found {value!r}", location)
     return lt.decode(value[0], location) + rt.decode(value[1], location)
 
 

@@ -11,15 +11,15 @@ from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.registry import ReportFormat
 
 
-def render_text(report, out, summary: bool = True) -> None:
+def render_text(report, out) -> None:
     """``path:line:col: CODE message`` (warnings say so), a hint line, and
-    a summary."""
+    a summary (unless ``report.show_summary`` is False)."""
     for d in report.diagnostics:
         prefix = "warning: " if d.severity == WARNING else ""
         out.write(f"{d.location}: {d.code} {prefix}{d.message}\n")
         if d.hint:
             out.write(f"  hint: {d.hint}\n")
-    if summary:
+    if report.show_summary:
         out.write(report.summary() + "\n")
 
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from functools import partial
 
+from cohort_dsl.compiler import EMPTY_RESULT
 from cohort_dsl.diagnostics import WARNING, Diagnostic, did_you_mean, error
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.registry import Reference, Rule, RuleKind
+from cohort_dsl.registry import LintRule, Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
 SECTION = "subsets"
-UNKNOWN_KEEP = "R003"
-EMPTY_RESULT = "R005"
+UNKNOWN_KEEP = LintRule("R003", "subset-unknown-level", "A subsets value is not a level of the axis.",
+                        "The value keeps nothing: it is misspelt, or an earlier rule already removed it.", WARNING)
 
 
 def parse(section):
@@ -37,12 +38,12 @@ def apply(design, *, axis, keep, origins, location):
     for value in keep:
         if value not in present:
             design.report(Diagnostic(
-                UNKNOWN_KEEP, f"subsets {axis}: {value!r} is not a level of axis {axis!r} here, so it keeps nothing",
+                UNKNOWN_KEEP.code, f"subsets {axis}: {value!r} is not a level of axis {axis!r} here, so it keeps nothing",
                 origins[value], WARNING, did_you_mean(value, current),
             ))
     design.filter((axis,), {(value,) for value in keep})
     if not design.domain(axis):
-        raise error(EMPTY_RESULT, f"subsets {axis} keeps none of the levels of axis {axis!r}", location,
+        raise error(EMPTY_RESULT.code, f"subsets {axis} keeps none of the levels of axis {axis!r}", location,
                     f"its levels here are: {', '.join(current[:8])}{', …' if len(current) > 8 else ''}")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from cohort_dsl.compiler import EMPTY_RESULT
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.registry import Reference, Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
 SECTION = "ties"
-EMPTY_RESULT = "R005"
 
 
 def parse(section):
@@ -39,7 +39,7 @@ def apply(design, *, name, axes, location):
     common = [v for v in first if all(v in other for other in others)]
     if not common:
         shown = "; ".join(f"{a}: {', '.join(design.domain(a)[:5])}" for a in axes)
-        raise error(EMPTY_RESULT, f"ties {name}: the axes {', '.join(axes)} share no level", location,
+        raise error(EMPTY_RESULT.code, f"ties {name}: the axes {', '.join(axes)} share no level", location,
                     f"their levels here are {shown}")
     n = len(axes)
     design.join(axes, [(v,) * n for v in common])

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from functools import partial
 
+from cohort_dsl.design import ARITY, OUT_OF_DOMAIN
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.registry import Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
 SECTION = "tuples"
-OUT_OF_DOMAIN = "R006"
-ARITY = "R010"
 
 
 def parse(section):
@@ -34,7 +33,7 @@ def parse(section):
                 axes = axes or list(source.header)
                 rows = source.select(list(axes), f"the tuple's axes ({', '.join(axes)})")
             elif axes is None:
-                raise error(ARITY, f"tuples {entry.name}: name the axes (a {source.name} include has no header)",
+                raise error(ARITY.code, f"tuples {entry.name}: name the axes (a {source.name} include has no header)",
                             entry.location, "add `axes: [...]`, or use a CSV whose header names the axes")
             else:
                 rows = [(_row(item, loc, axes, entry.name), loc) for item, loc in zip(source.rows, source.locations)]
@@ -55,9 +54,9 @@ def _row(item, location, axes, name, entry=None, index=None) -> tuple:
     from cohort_dsl.levels import as_level
 
     if not isinstance(item, list):
-        raise error(ARITY, f"tuples {name}: an item is a list with one value per axis, found {item!r}", location)
+        raise error(ARITY.code, f"tuples {name}: an item is a list with one value per axis, found {item!r}", location)
     if len(item) != len(axes):
-        raise error(ARITY, f"tuples {name}: item has {len(item)} value{'s' if len(item) != 1 else ''}, "
+        raise error(ARITY.code, f"tuples {name}: item has {len(item)} value{'s' if len(item) != 1 else ''}, "
                     f"the tuple has {len(axes)} axes ({', '.join(axes)})", location)
     if entry is not None:
         return tuple(as_level(v, entry.loc("items", index, j), entry.raw("items", index, j)) for j, v in enumerate(item))
@@ -71,7 +70,7 @@ def apply(design, *, name, axes, rows, location):
     for row, loc in rows:
         for axis, level, levels in zip(axes, row, declared):
             if level not in levels:
-                raise error(OUT_OF_DOMAIN, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
+                raise error(OUT_OF_DOMAIN.code, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
                             f"{axis!r} is declared under axes:; add the level there or fix the item")
     unique, origins = dedupe(rows, f"tuples {name} items", design.report)
     for row, loc in origins.items():
@@ -85,7 +84,7 @@ def _decode(value, location, *, name, axes):
     from cohort_dsl.levels import as_level
 
     if not isinstance(value, list) or len(value) != len(axes):
-        raise error(ARITY, f"a value for tuples {name} lists {len(axes)} levels ({', '.join(axes)}), found {value!r}", location)
+        raise error(ARITY.code, f"a value for tuples {name} lists {len(axes)} levels ({', '.join(axes)}), found {value!r}", location)
     return tuple(as_level(v, location) for v in value)
 
 

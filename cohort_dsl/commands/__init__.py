@@ -1,5 +1,7 @@
 """Subcommands: one module each, with ``HELP``, ``add_arguments(parser)``
-and ``run(args) -> exit code``. Names are fixed by DESIGN §8."""
+and ``run(args) -> exit code``. Each is a thin adapter: it parses its
+arguments and calls a :class:`cohort_dsl.project.Project` operation. The
+command names are fixed (see README.md)."""
 
 from __future__ import annotations
 
@@ -38,27 +40,16 @@ def positive(text: str) -> int:
     return value
 
 
-def report_warnings(diagnostics, engine) -> None:
-    """Warnings found while compiling go to stderr (the lint gate is where
-    they are enforced)."""
-    if not diagnostics:
-        return
-    from cohort_dsl.builtin.reporters import render_text
-    from cohort_dsl.report import Report
-
-    render_text(Report(diagnostics, engine.registry), sys.stderr, summary=False)
+def add_spec_argument(parser) -> None:
+    parser.add_argument("spec", metavar="SPEC", help="the spec bundle folder or its config.yaml")
 
 
-def load_compiled(args, settings=None):
-    """Settings, bundle and compiled design for a SPEC argument."""
-    from cohort_dsl.bundle import load_bundle
-    from cohort_dsl.compiler import compile_bundle
-    from cohort_dsl.settings import load_settings
+def add_max_rows(parser) -> None:
+    parser.add_argument("--max-rows", type=positive, metavar="N", help="refuse specs above N rows (default 1,000,000)")
 
-    settings = settings or load_settings(args.config)
-    bundle = load_bundle(args.spec, settings.limits)
-    max_rows = getattr(args, "max_rows", None) or settings.max_rows
-    return settings, compile_bundle(bundle, args.engine, max_rows=max_rows)
+
+def add_data_root(parser) -> None:
+    parser.add_argument("--data-root", metavar="DIR", help="the data root (default: data-root in the config, or ./data)")
 
 
 def add_catalog_options(parser) -> None:
@@ -68,25 +59,26 @@ def add_catalog_options(parser) -> None:
                         help="a CSV catalog for one axis (column default: id); repeatable")
 
 
-def data_root(args, settings):
+def project_for(args):
+    """The project of ``--config`` (or the one found from the working
+    directory), with the command's flags applied."""
+    from cohort_dsl.project import Project
+
+    project = Project.load(args.config, engine=args.engine)
+    return project.override(data_root=getattr(args, "data_root", None), max_rows=getattr(args, "max_rows", None))
+
+
+def catalog_refs(args) -> list:
+    """Catalogs given on the command line (--catalog, --catalog-csv)."""
     from pathlib import Path
 
-    if getattr(args, "data_root", None):
-        return Path(args.data_root).absolute()
-    return settings.data_root
+    from cohort_dsl.catalogs import cli_refs
+
+    return cli_refs(getattr(args, "catalog", []), getattr(args, "catalog_csv", []), Path.cwd())
 
 
-def load_catalogs_for(args, settings, root):
-    """The configured catalogs (settings, then the command line), by axis.
-    A catalog that cannot be read is a located error."""
-    from dataclasses import replace
-    from pathlib import Path
-
-    from cohort_dsl.catalogs import cli_refs, load_catalogs, settings_refs
-    from cohort_dsl.diagnostics import SpecError
-
-    refs = settings_refs(replace(settings, data_root=root)) + cli_refs(args.catalog, args.catalog_csv, Path.cwd())
-    catalogs, problems = load_catalogs(refs, args.engine.registry)
-    if problems:
-        raise SpecError(problems)
-    return catalogs
+def report_warnings(project, diagnostics) -> None:
+    """What a command found that did not stop it goes to stderr (the lint
+    gate is where warnings are enforced)."""
+    if diagnostics:
+        project.report(diagnostics, out=sys.stderr, summary=False)

@@ -12,21 +12,22 @@ HELP = "compile a spec into rows (csv or jsonl)"
 
 
 def add_arguments(parser) -> None:
-    from cohort_dsl.commands import non_negative, positive
+    from cohort_dsl.commands import add_max_rows, add_spec_argument, non_negative
 
-    parser.add_argument("spec", metavar="SPEC", help="the spec bundle folder or its config.yaml")
+    add_spec_argument(parser)
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="output format (default: csv)")
     parser.add_argument("--out", metavar="PATH", help="write to this file (atomically) instead of stdout")
     parser.add_argument("--seed", type=non_negative, metavar="N", help="permute rows deterministically (overrides output.seed)")
     parser.add_argument("--limit", type=non_negative, metavar="N", help="emit at most N rows")
-    parser.add_argument("--max-rows", type=positive, metavar="N", help="refuse specs above N rows (default 1,000,000)")
+    add_max_rows(parser)
 
 
 def run(args) -> int:
-    from cohort_dsl.commands import load_compiled, report_warnings
+    from cohort_dsl.commands import project_for, report_warnings
 
-    _, compiled = load_compiled(args)
-    report_warnings(compiled.diagnostics, args.engine)
+    project = project_for(args)
+    compiled = project.compile(args.spec)
+    report_warnings(project, compiled.diagnostics)
     seed = args.seed if args.seed is not None else compiled.seed
     plan = compiled.plan()
     if args.out:

@@ -10,18 +10,19 @@ HELP = "show factors, the funnel and the row count without generating rows"
 
 
 def add_arguments(parser) -> None:
-    from cohort_dsl.commands import positive
+    from cohort_dsl.commands import add_max_rows, add_spec_argument
 
-    parser.add_argument("spec", metavar="SPEC", help="the spec bundle folder or its config.yaml")
+    add_spec_argument(parser)
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    parser.add_argument("--max-rows", type=positive, metavar="N", help="refuse specs above N rows (default 1,000,000)")
+    add_max_rows(parser)
 
 
 def run(args) -> int:
-    from cohort_dsl.commands import load_compiled, report_warnings
+    from cohort_dsl.commands import project_for, report_warnings
 
-    _, compiled = load_compiled(args)
-    report_warnings(compiled.diagnostics, args.engine)
+    project = project_for(args)
+    compiled = project.compile(args.spec)
+    report_warnings(project, compiled.diagnostics)
     if args.format == "json":
         import json
 

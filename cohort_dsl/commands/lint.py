@@ -18,71 +18,41 @@ HELP = "lint spec bundles against the schema, the rules and the catalogs"
 
 
 def add_arguments(parser) -> None:
-    from cohort_dsl.commands import add_catalog_options, positive
+    from cohort_dsl.commands import add_catalog_options, add_data_root, add_max_rows, positive
 
     parser.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to lint (default: every bundle)")
     parser.add_argument("--all", action="store_true", help="lint every cohorts/*/spec/config.yaml under the data root")
-    parser.add_argument("--data-root", metavar="DIR", help="the data root (default: data-root in the config, or ./data)")
+    add_data_root(parser)
     parser.add_argument("--format", default="text", metavar="FORMAT",
                         help="text (default), json, github, sarif, or a format a plugin adds")
     parser.add_argument("--select", metavar="CODES", help="comma-separated codes or prefixes to report (default: all)")
     parser.add_argument("--ignore", metavar="CODES", help="comma-separated codes or prefixes not to report")
     parser.add_argument("--jobs", type=positive, metavar="N", help="lint bundles in N processes (default: CPU count)")
     parser.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
-    parser.add_argument("--max-rows", type=positive, metavar="N", help="refuse specs above N rows (default 1,000,000)")
+    add_max_rows(parser)
     parser.add_argument("--no-cache", action="store_true", help="do not read or write the lint cache (.cohort-dsl-cache/)")
     add_catalog_options(parser)
 
 
 def _codes(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    return [part.strip() for part in value.split(",") if part.strip()]
+    codes = [part.strip() for part in (value or "").split(",") if part.strip()]
+    return codes or None
 
 
 def run(args) -> int:
-    from dataclasses import replace
+    from cohort_dsl.commands import catalog_refs, project_for
+    from cohort_dsl.lint import exit_code
+    from cohort_dsl.project import format_for
 
-    from cohort_dsl.catalogs import catalog_files, cli_refs, load_catalogs, settings_refs
-    from cohort_dsl.commands import data_root
-    from cohort_dsl.diagnostics import UsageError
-    from cohort_dsl.lint import LintRun, Selection, all_bundles, exit_code, finish, lint_many, targets
-    from cohort_dsl.report import Report
-    from cohort_dsl.settings import load_settings
-
-    registry = args.engine.registry
-    fmt = registry.report_formats.get(args.format)
-    if fmt is None:
-        raise UsageError(f"unknown format {args.format!r} (formats: {', '.join(sorted(registry.report_formats))})")
-    settings = load_settings(args.config)
-    root = data_root(args, settings)
-    settings = replace(settings, data_root=root)
-    if args.max_rows:
-        settings = replace(settings, max_rows=args.max_rows, limits=settings.limits.updated(max_rows=args.max_rows))
-    selection = Selection(_codes(args.select) or settings.select, _codes(args.ignore) or settings.ignore)
-
-    from pathlib import Path
-
-    refs = settings_refs(settings) + cli_refs(args.catalog, args.catalog_csv, Path.cwd())
-    catalogs, catalog_problems = load_catalogs(refs, registry)
-    if args.all or not args.paths:
-        configs = all_bundles(root)
-        if not configs and not args.paths:
-            raise UsageError(f"no spec bundles under {root}/cohorts/*/spec/ (set --data-root or data-root in the config)")
-    else:
-        configs = targets(args.paths, root, catalog_files(refs), settings.path)
-    run = LintRun(args.engine, settings, catalogs, selection, args)
-    if not catalog_problems:  # a broken catalog is reported afresh each run
-        from cohort_dsl.cache import LintCache
-
-        run.cache = LintCache.for_run(run, sorted(catalog_files(refs)))
-    diagnostics = finish(catalog_problems, run) + lint_many(configs, run, args.jobs or settings.jobs)
-    report = Report(diagnostics, registry, [str(c) for c in configs])
+    project = project_for(args).override(select=_codes(args.select), ignore=_codes(args.ignore))
+    format_for(project.registry, args.format)  # an unknown format is a usage error before any work
+    report = project.lint([] if args.all else args.paths, extra_catalog_refs=catalog_refs(args), options=args,
+                          jobs=args.jobs, use_cache=not args.no_cache)
     if args.output:
         from cohort_dsl.files import atomic_writer
 
         with atomic_writer(args.output) as handle:
-            fmt.render(report, handle)
+            project.report(report, args.format, handle)
     else:
-        fmt.render(report, sys.stdout)
+        project.report(report, args.format, sys.stdout)
     return exit_code(report.diagnostics)

@@ -1,0 +1,175 @@
+"""The project: settings and plugins, and the one sequence every entry point
+runs — load → validate → expand → check → emit.
+
+The CLI's commands, the testing kit and library users all go through a
+:class:`Project`; none of them strings the stages together itself. A
+project's settings never change (flags make a new project with
+:meth:`Project.override`), its data root is a
+:class:`~cohort_dsl.dataroot.DataRoot`, and its :class:`~cohort_dsl.policy.Policy`
+decides every diagnostic's severity, so a spec is an error in every command
+or in none, and an error stops every command that writes. See docs/api.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from cohort_dsl.dataroot import DataRoot
+from cohort_dsl.diagnostics import SpecError, UsageError
+from cohort_dsl.policy import Policy
+from cohort_dsl.settings import Settings, load_settings
+
+TEXT_FORMAT = "text"
+
+
+class Project:
+    """Settings, the plugin engine and the operations on specs and cohorts."""
+
+    def __init__(self, settings: Settings | None = None, engine=None):
+        if engine is None:
+            from cohort_dsl.pluginmanager import get_engine
+
+            engine = get_engine()
+        self.settings = settings if settings is not None else load_settings()
+        self.engine = engine
+        self.policy = Policy(engine.registry, dict(self.settings.severity))
+
+    @classmethod
+    def load(cls, config: str | Path | None = None, *, start: Path | None = None, engine=None) -> "Project":
+        """The project of the settings file ``config`` (or the one found by
+        walking up from ``start``, the working directory by default)."""
+        return cls(load_settings(config, start), engine)
+
+    def override(self, **values) -> "Project":
+        """A project with some settings replaced (see
+        :meth:`cohort_dsl.settings.Settings.override`)."""
+        return Project(self.settings.override(**values), self.engine)
+
+    @property
+    def registry(self):
+        return self.engine.registry
+
+    @property
+    def data_root(self) -> DataRoot:
+        return DataRoot(self.settings.data_root)
+
+    # -- load, validate, expand ----------------------------------------------
+    def load_bundle(self, spec: str | Path):
+        """The spec bundle at ``spec`` (its folder, its config.yaml, or a
+        file inside it)."""
+        from cohort_dsl.bundle import load_bundle
+
+        return load_bundle(spec, self.settings.limits)
+
+    def compile(self, spec):
+        """The compiled design of a spec (a path or a loaded bundle). Its
+        ``diagnostics`` carry the policy's severities; an error-severity
+        diagnostic raises :class:`SpecError`, so nothing is emitted."""
+        from cohort_dsl.compiler import compile_bundle
+
+        bundle = spec if hasattr(spec, "document") else self.load_bundle(spec)
+        try:
+            compiled = compile_bundle(bundle, self.engine, max_rows=self.settings.max_rows)
+        except SpecError as exc:
+            raise SpecError(self.policy.apply(exc.diagnostics)) from None
+        compiled.diagnostics = self.policy.refuse_errors(compiled.diagnostics)
+        return compiled
+
+    def explain(self, spec) -> dict:
+        """What ``explain --format json`` prints."""
+        return self.compile(spec).explain()
+
+    def membership(self, spec, cohort_id: str, layout: str | None = None):
+        """The membership (:class:`cohort_dsl.membership.Membership`) of a
+        spec under its layout; an error (an id collision, say) raises
+        :class:`SpecError` before any record is emitted."""
+        from cohort_dsl.membership import build_membership
+
+        self.data_root.check_cohort_id(cohort_id)
+        compiled = spec if hasattr(spec, "design") else self.compile(spec)
+        membership = build_membership(compiled, self.registry, cohort_id, layout)
+        membership.diagnostics = self.policy.refuse_errors(compiled.diagnostics + membership.diagnostics)
+        return membership
+
+    # -- check ----------------------------------------------------------------
+    def catalogs(self, extra_refs: Iterable = ()) -> tuple[dict, list]:
+        """The configured catalogs (settings, then ``extra_refs``) by axis,
+        and the diagnostics of those that cannot be read."""
+        from cohort_dsl.catalogs import load_catalogs, settings_refs
+
+        return load_catalogs(settings_refs(self.settings) + list(extra_refs), self.registry)
+
+    def lint(self, paths: Iterable[str | Path] = (), *, extra_catalog_refs: Iterable = (), options=None,
+             jobs: int | None = None, use_cache: bool = True):
+        """Lint the bundles ``paths`` affect (every bundle of the data root
+        when none is given); returns a :class:`cohort_dsl.report.Report`."""
+        from cohort_dsl.catalogs import catalog_files, settings_refs
+        from cohort_dsl.lint import LintRun, Selection, finish, lint_many, targets
+        from cohort_dsl.report import Report
+
+        refs = settings_refs(self.settings) + list(extra_catalog_refs)
+        catalogs, catalog_problems = self.catalogs(extra_catalog_refs)
+        paths = [str(p) for p in paths]
+        if paths:
+            configs = targets(paths, self.data_root, catalog_files(refs), self.settings.path)
+        else:
+            configs = self.data_root.bundles()
+            if not configs:
+                raise UsageError(f"no spec bundles under {self.data_root.cohorts_dir}/*/spec/ "
+                                 "(set --data-root or data-root in the config)")
+        run = LintRun(self.engine, self.settings, catalogs, Selection(self.settings.select, self.settings.ignore),
+                      options, policy=self.policy)
+        if use_cache and not catalog_problems:  # a broken catalog is reported afresh each run
+            from cohort_dsl.cache import LintCache
+
+            run.cache = LintCache.for_run(run, sorted(catalog_files(refs)))
+        diagnostics = finish(catalog_problems, run) + lint_many(configs, run, jobs or self.settings.jobs)
+        return Report(diagnostics, self.registry, [str(c) for c in configs])
+
+    # -- emit -------------------------------------------------------------------
+    def materialize(self, cohort_id: str, *, force: bool = False, seed_metadata: bool = False,
+                    layout: str | None = None, extra_catalog_refs: Iterable = ()):
+        """Write a cohort's membership files (see docs/cohorts.md). The
+        cohort is linted first, exactly as ``lint`` would: any error (but a
+        stale membership when ``force``) raises :class:`SpecError` and
+        nothing is written. Returns a :class:`cohort_dsl.materialize.Outcome`."""
+        from cohort_dsl.materialize import materialize
+        from cohort_dsl.membership import STALE_MEMBERSHIP
+
+        config = self.data_root.require_cohort(cohort_id)
+        report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
+        found = [d for d in report.diagnostics if not (force and d.code == STALE_MEMBERSHIP.code)]
+        found = self.policy.refuse_errors(found)
+        catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
+        membership = self.membership(self.compile(config), cohort_id, layout)
+        outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata)
+        outcome.diagnostics = list(dict.fromkeys(found + outcome.diagnostics))
+        return outcome
+
+    # -- reports ------------------------------------------------------------------
+    def report(self, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,
+               bundles: Iterable[str] = ()) -> None:
+        """Render diagnostics (or a :class:`~cohort_dsl.report.Report`)
+        through the report-format registry."""
+        render(self.registry, diagnostics, fmt, out, summary=summary, bundles=bundles)
+
+
+def render(registry, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,
+           bundles: Iterable[str] = ()) -> None:
+    """Render through the report-format registry: the text format is a
+    registered format like any other (and an essential plugin)."""
+    from cohort_dsl.report import Report
+
+    report = diagnostics if isinstance(diagnostics, Report) else Report(list(diagnostics), registry, list(bundles))
+    report.show_summary = summary
+    format_ = format_for(registry, fmt)
+    format_.render(report, out if out is not None else sys.stdout)
+
+
+def format_for(registry, name: str):
+    format_ = registry.report_formats.get(name)
+    if format_ is None:
+        raise UsageError(f"unknown format {name!r} (formats: {', '.join(sorted(registry.report_formats))})")
+    return format_
