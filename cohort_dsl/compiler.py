@@ -2,24 +2,37 @@
 (load → validate → parse → **expand** → check → emit).
 
 Rules run in document order; after each one the row count is recorded (the
-funnel ``explain`` shows). Nothing here enumerates rows: the count is the
+funnel ``explain`` shows), with the declared levels the rule dropped (R016
+warns about those, except the ones a subset drops on purpose). Only the
+factors a rule replaced or shrank are looked at, so axes the rule does not
+touch cost nothing. Nothing here enumerates rows: the count is the
 product of the factor sizes, checked against ``max-rows`` before any row is
 generated (rows are streamed by :mod:`cohort_dsl.rows`).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 
 from cohort_dsl.bundle import Bundle
-from cohort_dsl.design import ROW_LIMIT, Design, FunnelStep
-from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
+from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
+from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
 from cohort_dsl.spec import EMPTY_AXIS, Spec, axis_names, check_field_order, parse_spec, plugin_crash
 
 EMPTY_RESULT = LintRule("R005", "empty-result", "A rule leaves no rows.",
                         "A subset that keeps nothing, a tie whose axes share no level, or a pair/tuple whose combinations "
                         "match nothing left by earlier rules.")
+DROPPED_LEVEL = LintRule("R016", "dropped-level", "A declared level appears in no row.",
+                         "A tie, pair or tuple removed every row carrying a level declared under axes: a tie whose other "
+                         "axes lack the level, a pair whose allowed entries never mention it, a tuple whose items never "
+                         "list it, or combinations that earlier rules already removed. The warning is located where the "
+                         "level was written (config.yaml or the include row) and names the first rule after which it is "
+                         "gone; `explain` lists the levels each rule drops. Levels removed by subsets are intended and "
+                         "not reported (explain still lists them).", WARNING)
+#: rule kinds that drop levels on purpose: listed by explain, never warned about
+INTENTIONAL_DROPS = frozenset({"subsets"})
 
 
 @dataclass
@@ -43,6 +56,11 @@ class CompiledDesign:
     @property
     def seed(self) -> int | None:
         return self.spec.seed
+
+    @property
+    def dropped(self) -> list[DroppedLevel]:
+        """Every declared level a rule dropped, rule by rule in document order."""
+        return [d for step in self.funnel for d in step.dropped]
 
     def plan(self):
         from cohort_dsl.rows import RowPlan
@@ -68,11 +86,18 @@ class CompiledDesign:
                 for f in self.design.factors
             ],
             "funnel": [
-                {"step": s.label, "rows": s.rows, **({"line": s.location.line} if s.location and s.location.line else {})}
+                {"step": s.label, "rows": s.rows, **({"line": s.location.line} if s.location and s.location.line else {}),
+                 "dropped": _dropped_json(s.dropped)}
                 for s in self.funnel
             ],
             "seed": self.spec.seed,
         }
+
+
+def _dropped_json(dropped) -> list[dict]:
+    if isinstance(dropped, DroppedLevels):  # without making the records
+        return [{"axis": axis, "level": level} for axis, levels in dropped.by_axis.items() for level in levels]
+    return [{"axis": d.axis, "level": d.level} for d in dropped]
 
 
 def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) -> CompiledDesign:
@@ -91,8 +116,10 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
     spec = parse_spec(bundle, engine.registry)
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
+    tracked = {decl.name for decl in spec.axes if decl.levels is not None}
     for rule in spec.rules:
         design.current_rule = rule
+        before = _Before(design)
         try:
             rule.apply(design)
         except SpecError as exc:
@@ -101,7 +128,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
             crash = plugin_crash(rule.plugin, f"applying {rule.label}", exc, rule.location)
             raise SpecError(spec.diagnostics + design.diagnostics + [crash]) from None
         count = design.count
-        funnel.append(FunnelStep(rule.label, count, rule.location))
+        funnel.append(FunnelStep(rule.label, count, rule.location, _dropped_by(rule, design, before, tracked)))
         if count == 0:
             empty = Diagnostic(EMPTY_RESULT.code, f"{rule.label} leaves no rows", rule.location, ERROR,
                                "its constraint matches none of the combinations left by the rules above it")
@@ -111,7 +138,8 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         columns = check_field_order(spec, design.axis_order)
     except SpecError as exc:
         raise SpecError(spec.diagnostics + design.diagnostics + exc.diagnostics) from None
-    compiled = CompiledDesign(spec, design, columns, funnel, spec.diagnostics + design.diagnostics)
+    compiled = CompiledDesign(spec, design, columns, funnel,
+                              spec.diagnostics + design.diagnostics + dropped_level_warnings(funnel, bundle))
     limit = bundle.limits.max_rows
     if compiled.count > limit:
         over = error(ROW_LIMIT.code, f"the spec expands to {compiled.count:,} rows, above the limit of {limit:,}",
@@ -151,3 +179,166 @@ def initial_design(spec: Spec) -> Design:
     design.origins = origins
     design.declared = levels
     return design
+
+
+# -- dropped levels (R016) ---------------------------------------------------
+
+class _Before:
+    """The factors as they were before a rule: each one with its rows list
+    (a filter replaces the list, a join makes a new factor, so both survive
+    the rule). Domains are computed only when asked for."""
+
+    __slots__ = ("factors", "sizes", "_domains")
+
+    def __init__(self, design: Design):
+        self.factors = [(f, f.rows) for f in design.factors]
+        self.sizes = {id(f): len(rows) for f, rows in self.factors}
+        self._domains: dict[str, dict] = {}
+
+    def factor_axes(self, axis: str) -> tuple:
+        for f, _ in self.factors:
+            if axis in f.axes:
+                return f.axes
+        return ()
+
+    def domain(self, axis: str) -> dict:
+        """The axis's distinct values before the rule, in factor order."""
+        found = self._domains.get(axis)
+        if found is None:
+            found = {}
+            for f, rows in self.factors:
+                if axis in f.axes:
+                    i = f.axes.index(axis)
+                    found = dict.fromkeys(row[i] for row in rows)
+                    break
+            self._domains[axis] = found
+        return found
+
+    def same_factor(self, a: str, b: str) -> bool:
+        return any(a in f.axes and b in f.axes for f, _ in self.factors)
+
+
+def _dropped_by(rule, design: Design, before: _Before, tracked: set) -> DroppedLevels:
+    """The declared levels present before ``rule`` and gone after it. Only
+    axes of factors that the rule replaced (a join) or shrank (a filter) can
+    have lost a level; every other axis is skipped without computing its
+    domain."""
+    sizes = before.sizes
+    found: dict[str, list[str]] = {}
+    for factor in design.factors:
+        if sizes.get(id(factor)) == len(factor.rows):
+            continue  # the same factor with the same rows: nothing it holds is gone
+        for i, axis in enumerate(factor.axes):
+            if axis not in tracked:
+                continue
+            old = before.domain(axis)
+            now = {row[i] for row in factor.rows}
+            if len(now) < len(old):
+                found[axis] = [level for level in old if level not in now]
+    if not found:
+        return DroppedLevels(rule.label, rule.location, rule.kind)
+    by_axis = {axis: found[axis] for axis in design.axis_order if axis in found}
+    hints = None
+    if rule.kind not in INTENTIONAL_DROPS:  # only warnings need a hint
+        why = _Why(rule, design, before)
+        hints = {axis: [why(axis, level) for level in levels] for axis, levels in by_axis.items()}
+    return DroppedLevels(rule.label, rule.location, rule.kind, by_axis, hints, design.origins)
+
+
+class _Why:
+    """A hint saying why ``rule`` dropped a level, from what is cheap to
+    tell: the tie's other axes before the rule, whether a pair's sides were
+    independent (then every allowed entry gives rows, so a dropped level is
+    one that no entry mentions), the values a tuple lists."""
+
+    def __init__(self, rule, design: Design, before: _Before):
+        self.rule, self.design, self.before = rule, design, before
+        self._listed: dict[str, set] = {}
+        self.direct = self._direct_axes()
+
+    def __call__(self, axis: str, level: str) -> str:
+        rule, before, direct = self.rule, self.before, self.direct
+        label = rule.label
+        if axis not in direct:
+            coupled = [a for a in before.factor_axes(axis) if a != axis]
+            if coupled:
+                return (f"{axis} is coupled with {_names(coupled)} by the rules above, and {label} kept none of "
+                        f"the rows carrying {level!r}")
+            return f"{label} kept no row carrying {level!r}"
+        if rule.kind == "ties":
+            lacking = [a for a in direct if a != axis and level not in before.domain(a)]
+            if lacking:
+                return f"{_names(lacking)} {'has' if len(lacking) == 1 else 'have'} no level {level!r} to tie with"
+            return f"no row left by the rules above has {level!r} on {_names(direct)} at once"
+        if rule.kind == "pairs":
+            sides = self._sides()
+            side = "left" if axis in sides[0] else "right"
+            if sides[0] and sides[1] and not before.same_factor(sides[0][0], sides[1][0]):
+                return f"no allowed entry of {label} has {level!r} for {axis} (on its {side} side)"
+            return (f"the allowed entries of {label} with {level!r} for {axis} match no combination left by the "
+                    f"rules above")
+        if rule.kind == "tuples":
+            listed = self._listed.get(axis)
+            if listed is None:
+                listed = self._listed[axis] = {value for value, _ in rule.introduces.get(axis, ())}
+            if level not in listed:
+                return f"no item of {label} lists {level!r} for {axis}"
+            return f"the items of {label} with {level!r} for {axis} match no combination left by the rules above"
+        return f"{label} kept no row carrying {level!r} for {axis}"
+
+    def _sides(self) -> tuple:
+        targets = self.design.targets
+        sides = []
+        for ref in self.rule.references[:2]:
+            target = targets.get(ref.name)
+            sides.append(target.axes if target is not None else ())
+        while len(sides) < 2:
+            sides.append(())
+        return tuple(sides)
+
+    def _direct_axes(self) -> list:
+        """The axes the rule names itself (not those coupled to them)."""
+        rule = self.rule
+        if rule.kind == "pairs":
+            left, right = self._sides()
+            return list(left + right)
+        if rule.kind == "tuples":
+            return list(rule.introduces)
+        if rule.kind == "ties":
+            return [ref.name for ref in rule.references]
+        targets = self.design.targets
+        axes: list = []
+        for ref in rule.references:
+            target = targets.get(ref.name)
+            axes.extend(target.axes if target is not None else (ref.name,))
+        return list(dict.fromkeys(axes))
+
+
+def _names(axes) -> str:
+    axes = list(axes)
+    return axes[0] if len(axes) == 1 else ", ".join(axes[:-1]) + " and " + axes[-1]
+
+
+def _where(location: Location | None) -> str:
+    if location is None or location.line is None:
+        return ""
+    name = os.path.basename(location.path) if location.path else "config.yaml"
+    return f" ({name}:{location.line})"
+
+
+def dropped_level_warnings(funnel: list[FunnelStep], bundle: Bundle) -> list[Diagnostic]:
+    """One R016 warning per declared level a rule dropped (it then appears in
+    no row: levels never come back), except those a subset dropped."""
+    out = []
+    for step in funnel:
+        if not step.dropped or getattr(step.dropped, "rule_kind", "") in INTENTIONAL_DROPS:
+            continue  # a subset's levels are not even made into records
+        for d in step.dropped:
+            if d.rule_kind in INTENTIONAL_DROPS:
+                continue
+            where = d.level_location or bundle.document.key_loc(("axes", d.axis))
+            out.append(Diagnostic(DROPPED_LEVEL.code,
+                                  f"level {d.level!r} of {d.axis} appears in no row: dropped by {d.rule_label}"
+                                  f"{_where(d.rule_location)}", where, WARNING,
+                                  d.hint or f"{d.rule_label} kept no row carrying it"))
+    return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple, Sequence
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
@@ -88,11 +88,74 @@ class Target:
         return f"axis {self.name!r}" if self.kind == "axis" else f"{self.kind} {self.name!r}"
 
 
+class DroppedLevel(NamedTuple):
+    """A level of an axis declared with levels that was present before a
+    rule and is gone after it (a tuple: a subset may drop many)."""
+
+    axis: str
+    level: str
+    rule_label: str
+    rule_location: Location | None = None
+    #: where the level was written (config.yaml, or the include row)
+    level_location: Location | None = None
+    rule_kind: str = ""
+    #: why the rule dropped it, when that is cheap to tell (empty for subsets)
+    hint: str = ""
+
+
+class DroppedLevels(Sequence):
+    """The declared levels one rule dropped, as a sequence of
+    :class:`DroppedLevel` in axis order, then level order.
+
+    Stored per axis (``by_axis``: axis -> levels, ``hints``: axis -> one hint
+    per level, or None): a subset of a large axis may drop most of it, and
+    the records are made only when someone reads them."""
+
+    __slots__ = ("rule_label", "rule_location", "rule_kind", "by_axis", "hints", "origins", "_items")
+
+    def __init__(self, rule_label: str = "", rule_location: Location | None = None, rule_kind: str = "",
+                 by_axis: dict | None = None, hints: dict | None = None, origins: dict | None = None):
+        self.rule_label, self.rule_location, self.rule_kind = rule_label, rule_location, rule_kind
+        self.by_axis: dict[str, list[str]] = by_axis or {}
+        self.hints: dict[str, list[str]] | None = hints
+        self.origins = origins or {}
+        self._items: list[DroppedLevel] | None = None
+
+    def _records(self) -> list[DroppedLevel]:
+        if self._items is None:
+            label, where, kind = self.rule_label, self.rule_location, self.rule_kind
+            items = []
+            for axis, levels in self.by_axis.items():
+                origin = self.origins.get(axis, {}).get
+                hints = (self.hints or {}).get(axis) or [""] * len(levels)
+                items.extend(DroppedLevel(axis, level, label, where, origin(level), kind, hint)
+                             for level, hint in zip(levels, hints))
+            self._items = items
+        return self._items
+
+    def __len__(self) -> int:
+        return sum(len(levels) for levels in self.by_axis.values())
+
+    def __getitem__(self, index):
+        return self._records()[index]
+
+    def __iter__(self):
+        return iter(self._records())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"DroppedLevels({self.rule_label!r}, {dict((a, len(v)) for a, v in self.by_axis.items())})"
+
+
 @dataclass
 class FunnelStep:
     label: str
     rows: int
     location: Location | None = None
+    #: the declared levels this rule dropped (a :class:`DroppedLevels`)
+    dropped: Sequence[DroppedLevel] = field(default_factory=DroppedLevels)
 
 
 @dataclass
@@ -269,4 +332,4 @@ def _preview(values: list, limit: int = 6) -> str:
     return f"levels: {shown}" + (f", … {more} more" if more > 0 else "")
 
 
-__all__ = ["Design", "Factor", "Target", "FunnelStep", "SpecError"]
+__all__ = ["Design", "DroppedLevel", "DroppedLevels", "Factor", "Target", "FunnelStep", "SpecError"]

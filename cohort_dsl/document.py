@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
-from cohort_dsl.levels import NON_STRING_LEVEL
+from cohort_dsl.levels import NON_STRING_LEVEL, looks_like_number
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
 from cohort_dsl.registry import LintRule
 
@@ -50,7 +50,10 @@ class Document:
     value_positions: dict = field(default_factory=dict)
     key_positions: dict = field(default_factory=dict)
     # Source text of scalars that YAML typed as something other than a
-    # string (so a hint can quote what the author actually wrote).
+    # string, and of plain strings spelled like a number (``08``, ``1e3``):
+    # so a hint can quote what the author actually wrote, and so that
+    # cohort_dsl.levels.number_problems can refuse numbers not written in
+    # canonical decimal instead of silently rewriting them (``010`` -> 8).
     raw_scalars: dict = field(default_factory=dict)
     diagnostics: list = field(default_factory=list)
 
@@ -67,6 +70,13 @@ class Document:
 
     def raw(self, path: Path) -> str | None:
         return self.raw_scalars.get(tuple(path))
+
+    def value(self, path: Path = ()):
+        """The value at ``path`` (keys and indices from the root)."""
+        value = self.data
+        for key in path:
+            value = value[key]
+        return value
 
     def _find(self, table: dict, path: tuple) -> Location:
         while True:
@@ -307,6 +317,8 @@ class _Builder:
         tag = node.tag
         c = self.constructor
         if tag == _TAG + "str":
+            if not node.style and looks_like_number(node.value):  # plain (libyaml: "", PyYAML: None)
+                self.doc.raw_scalars[path] = node.value  # `08`, `1e3`: a number to YAML 1.2 and JSON
             return node.value
         try:
             if tag == _TAG + "int":

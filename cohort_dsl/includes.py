@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
-from cohort_dsl.levels import as_level
+from cohort_dsl.levels import as_level, number_problems
 from cohort_dsl.limits import Limits
 from cohort_dsl.registry import LintRule
 
@@ -264,8 +264,12 @@ def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> In
         doc = load_yaml(text, path, limits)  # JSON is YAML: one reader gives positions for both
     except SpecError as exc:
         raise SpecError([_as_include_error(d) for d in exc.diagnostics]) from None
-    if doc.diagnostics:
-        raise SpecError(doc.diagnostics)
+    # Every scalar of a list include is a level (or a cell of a row): a
+    # number not written in canonical decimal (`010`, `0x1F`, `1e3`) is
+    # refused at its line, never rewritten.
+    problems = list(doc.diagnostics) + number_problems(doc, lambda path: ("level", False))
+    if problems:
+        raise SpecError(problems)
     if not isinstance(doc.data, list):
         kind = "nothing" if doc.data is None else type(doc.data).__name__.replace("dict", "a mapping").replace("str", "a string")
         raise error(INCLUDE_FORMAT.code, f"{os.path.basename(path)} must hold a list, found {kind}", doc.loc(()))

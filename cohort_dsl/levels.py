@@ -1,31 +1,139 @@
-"""Levels: the values an axis takes. Always strings.
+"""Levels: the values an axis takes. Always strings, never rewritten.
 
-YAML integers become strings (``1`` -> ``"1"``); anything else that YAML typed
-(booleans, nulls, floats) or nested lists/mappings are errors, with a hint to
-quote the value as written (YAML 1.1 reads ``no``, ``on``, ``off``, ``yes`` as
-booleans: the classic trap).
+A level is the text the author wrote. A YAML integer written in canonical
+decimal (``0``, ``7``, ``-3``, ``42``) is accepted and becomes that text
+(``1`` -> ``"1"``). Any other spelling that a reader would turn into a
+number -- leading zeros (``007``, ``010``: octal in YAML 1.1), ``0x1F``,
+``0b11``, ``1_000``, sexagesimal ``12:30``, a leading ``+``, exponents and
+floats (``1e3``, ``1.5``, ``.inf``) -- is an error (Y003) located at the
+value, with a hint that quotes the text as written. So are booleans, nulls
+(YAML 1.1 reads ``no``, ``on``, ``off``, ``yes`` as booleans: the classic
+trap) and nested lists or mappings.
+
+:func:`written_number` is the one check of a number's spelling; the loader
+records the source text of every scalar it concerns
+(:attr:`cohort_dsl.document.Document.raw_scalars`), and the spec and the
+include reader run it on every one (:func:`number_problems`), so that no
+level or integer value is ever silently rewritten, wherever it is written.
 """
 
 from __future__ import annotations
 
-from cohort_dsl.diagnostics import Location, SpecError, error
+import math
+import re
+
+from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
 
-NON_STRING_LEVEL = LintRule("Y003", "non-string-value", "A level (or name) was read by YAML as a boolean, null, number or list.",
-                            "Levels are text. YAML 1.1 reads `yes`, `no`, `on`, `off`, `true`, `false` as booleans, `~` and "
-                            "`null` as null and `1.5` as a number, so `[yes, no]` is not two levels named yes and no. Quote the "
-                            "value to keep the text. YAML integers are accepted and become text (`1` -> `\"1\"`).")
+NON_STRING_LEVEL = LintRule("Y003", "non-string-value",
+                            "A level (or value) was read by YAML as a boolean, null, number or list, or is a number not "
+                            "written as a plain decimal integer.",
+                            "Levels are text and are never rewritten. YAML 1.1 reads `yes`, `no`, `on`, `off`, `true`, "
+                            "`false` as booleans, `~` and `null` as null and `1.5` as a number, so `[yes, no]` is not two "
+                            "levels named yes and no. A YAML integer written in canonical decimal (`0`, `7`, `-3`, `42`: "
+                            "an optional `-`, no leading zeros, no `+`, `_`, `:`, `0x`, `0o` or `0b`) is accepted and "
+                            "becomes its text (`1` -> `\"1\"`). Any other spelling a reader would turn into a number is "
+                            "an error at the value: leading zeros (`007`, `010`: octal), hex (`0x1F`), binary (`0b11`), "
+                            "underscores (`1_000`), sexagesimal (`12:30`, `1:30`), a leading `+` (`+5`), exponents and "
+                            "floats (`1e3`, `1.5`, `.5`, `.inf`, `.nan`), and `08`, `0o17`, which YAML 1.2 and JSON read "
+                            "as numbers. The hint quotes the text as written: "
+                            "`quote it: \"010\"`. The same holds in YAML and JSON includes, and for integer values such "
+                            "as `output.seed`, which must be written as a plain decimal integer (`90`, not `1:30`).")
 
 _YAML_TYPE_NAMES = {bool: "a boolean", type(None): "null", float: "a number", list: "a list", dict: "a mapping"}
 
+_LEVELS_ARE_TEXT = "levels are text; only plain decimal integers such as 7 or 42 may stay unquoted"
+_WHY = {bool: "YAML 1.1 reads yes/no/on/off/true/false as booleans", type(None): "YAML reads null and ~ as null",
+        float: _LEVELS_ARE_TEXT}
+
+#: canonical decimal: an optional ``-``, no leading zeros (``-0`` is not canonical: it prints as ``0``)
+_CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+#: what YAML 1.2 (core schema) and JSON read as a number, although YAML 1.1
+#: reads it as text: ``08``, ``1e3``, ``0o17``, ``1.5e3``, …
+_NUMBER_LIKE = re.compile(
+    r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+_NUMBER_START = frozenset("0123456789+-.")
+
+
+def is_canonical_decimal(raw: str) -> bool:
+    """``raw`` is an integer in canonical decimal: ``0``, ``7``, ``-3``, ``42``."""
+    return _CANONICAL.fullmatch(raw) is not None and raw != "-0"
+
+
+def looks_like_number(raw: str) -> bool:
+    """``raw`` (text YAML 1.1 kept as a string) is a number to YAML 1.2 or JSON."""
+    return bool(raw) and raw[0] in _NUMBER_START and _NUMBER_LIKE.fullmatch(raw) is not None
+
+
+def written_number(value, raw: str | None, location: Location, what: str = "level",
+                   integer: bool = False) -> Diagnostic | None:
+    """The one check of how a number is written.
+
+    ``value`` is what YAML made of a plain scalar and ``raw`` its source
+    text; ``what`` names it in the message ("level", "value",
+    "output.seed"). Returns the Y003 diagnostic when the scalar is a number
+    not written in canonical decimal, else None. For an ``integer`` value
+    the hint gives the plain decimal spelling instead of quoting (a float
+    with an integral value, such as ``1:30.0``, is refused too). Booleans,
+    nulls and other floats are left to the type checks, which report them
+    with the same code or as a wrong type."""
+    if raw is None or isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if is_canonical_decimal(raw):
+            return None
+        number, reading = value, f"was read as the number {value}"
+    elif isinstance(value, float):
+        if not integer or not value.is_integer():
+            return None  # a float level is reported by the type checks
+        number, reading = int(value), f"was read as the number {int(value)}"
+    elif isinstance(value, str):
+        if not looks_like_number(raw):
+            return None
+        number = _number_of(raw)
+        reading = "is written as a number" + (f" (YAML 1.2 and JSON read it as {number})" if number is not None else "")
+    else:
+        return None
+    plain = str(number) if isinstance(number, int) else None
+    if integer:
+        if plain is None:
+            return None  # not an integer at all: the schema's type check says so
+        return Diagnostic(NON_STRING_LEVEL.code, f"{what} {raw} is not a plain decimal integer: it {reading}", location,
+                          ERROR, f"write it as a plain decimal integer: {plain}")
+    hint = f'quote it: "{raw}"'
+    if what == "level":
+        hint += f" ({_LEVELS_ARE_TEXT})"
+    elif plain is not None:
+        hint += f", or write {plain} if it is meant as a number"
+    return Diagnostic(NON_STRING_LEVEL.code, f"{what} {raw} {reading}, not as text", location, ERROR, hint)
+
+
+def number_problems(document, what_at) -> list[Diagnostic]:
+    """:func:`written_number` for every scalar of ``document`` whose source
+    text was recorded, in document order. ``what_at(path)`` returns
+    ``(what, integer)`` for the value at ``path``."""
+    out = []
+    for path, raw in document.raw_scalars.items():
+        what, integer = what_at(path)
+        problem = written_number(document.value(path), raw, document.loc(path), what, integer)
+        if problem is not None:
+            out.append(problem)
+    return out
+
 
 def as_level(value, location: Location, raw: str | None = None, what: str = "level") -> str:
-    """Return ``value`` as a level string, or raise a located Y003 error."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise SpecError(non_string_level(value, location, raw, what))
+    """Return ``value`` as a level string, or raise a located Y003 error.
+    An integer becomes its text (``raw``, the source text when known, must
+    be canonical decimal: a level is never rewritten)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise SpecError(non_string_level(value, location, raw, what))
+    problem = written_number(value, raw, location, what)
+    if problem is not None:
+        raise SpecError(problem)
+    return value if isinstance(value, str) else str(value)
 
 
 def non_string_level(value, location: Location, raw: str | None = None, what: str = "level"):
@@ -44,5 +152,23 @@ def non_string_level(value, location: Location, raw: str | None = None, what: st
         NON_STRING_LEVEL.code,
         f"{what} {shown} was read as {kind}, not as text",
         location,
-        hint=f'quote it to keep the text: "{shown}" (YAML reads yes/no/on/off/true/false/null/~ and numbers with a point as non-text)',
+        hint=f'quote it: "{shown}" ({_WHY.get(type(value), _WHY[float])})',
     ).diagnostics[0]
+
+
+def _number_of(raw: str):
+    """The number YAML 1.2 / JSON read ``raw`` as (None if out of range)."""
+    try:
+        if raw.startswith("0o"):
+            return int(raw[2:], 8)
+        if raw.startswith("0x"):
+            return int(raw[2:], 16)
+        if re.fullmatch(r"[-+]?[0-9]+", raw):
+            return int(raw)
+        value = float(raw.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf")
+                      .replace(".nan", "nan").replace(".NaN", "nan").replace(".NAN", "nan"))
+    except (ValueError, OverflowError):
+        return None
+    if math.isfinite(value) and value.is_integer() and abs(value) < 1e18:
+        return int(value)
+    return value

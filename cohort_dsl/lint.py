@@ -24,6 +24,14 @@ from cohort_dsl.registry import LintRule
 UNUSED_SUPPRESSION = LintRule("L001", "unused-suppression", "A `# noqa` comment suppresses nothing.",
                               "Suppressions that no longer match a diagnostic hide nothing but mislead readers (like ruff's RUF100). "
                               "Remove the comment, or the codes it lists that no longer occur on its line.", WARNING)
+UNKNOWN_SUPPRESSION = LintRule("L002", "unknown-suppression", "A `# noqa: CODE` comment names no known code.",
+                               "A misspelt code suppresses nothing and would hide that it does: `# noqa: c001` is not "
+                               "`# noqa: C001` (codes are case-sensitive, as in `--select`). The comment is located and "
+                               "a close code suggested.")
+INTERNAL_ERROR = LintRule("L003", "internal-error", "Linting a bundle failed with an unexpected exception.",
+                          "A bug in cohort-dsl (or an input no check foresaw): the bundle is reported with this "
+                          "diagnostic, every other bundle is still linted, and lint exits 2 at the end. Rerun with "
+                          "COHORT_DSL_DEBUG=1 for the traceback and report it.")
 NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$", re.IGNORECASE)
 PARALLEL_THRESHOLD = 8
 
@@ -70,6 +78,9 @@ class LintContext:
 
 @dataclass
 class Selection:
+    """``--select``/``--ignore``: codes, code prefixes (``C``, ``M00``) or
+    rule names (``catalog-miss``), case-sensitive."""
+
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
 
@@ -80,6 +91,32 @@ class Selection:
         if self.select and not match(self.select):
             return False
         return not match(self.ignore)
+
+    def check(self, registry) -> None:
+        """A selector that matches no code, prefix or rule name is a usage
+        error, so a typo cannot turn the gate green."""
+        for option, selectors in (("select", self.select), ("ignore", self.ignore)):
+            for selector in selectors:
+                unknown = unknown_selector(selector, registry)
+                if unknown:
+                    raise UsageError(f"{option}: {unknown}")
+
+
+def unknown_selector(selector: str, registry) -> str | None:
+    """Why ``selector`` selects nothing, or None when it selects a code."""
+    rules = registry.lint_rules
+    if any(code.startswith(selector) for code in rules) or any(rule.name == selector for rule in rules.values()):
+        return None
+    from cohort_dsl.diagnostics import did_you_mean
+
+    candidates = list(rules) + [rule.name for rule in rules.values()]
+    upper = selector.upper()
+    if upper != selector and any(code.startswith(upper) for code in rules):
+        hint = f"did you mean {upper!r}?"
+    else:
+        hint = did_you_mean(selector, candidates)
+    return (f"{selector!r} matches no code, code prefix or rule name (codes are case-sensitive"
+            + (f"; {hint}" if hint else "; `cohort-dsl rules` lists them") + ")")
 
 
 @dataclass
@@ -117,6 +154,9 @@ def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
 
 
 def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
+    """load -> validate -> expand -> check for one bundle. Whatever goes
+    wrong becomes a diagnostic of this bundle: the gate survives any
+    bundle, and the others are still linted."""
     from cohort_dsl.bundle import load_bundle
     from cohort_dsl.compiler import compile_bundle
 
@@ -128,19 +168,57 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
         found.extend(compiled.diagnostics)
     except SpecError as exc:
         found.extend(exc.diagnostics)
-    if compiled is not None:
-        found.extend(_run_checks(LintContext(bundle, compiled, run.catalogs, run.settings, run.engine.registry, run.options), run))
+    except Exception as exc:  # noqa: BLE001 - reported, then exit 2 at the end
+        found.append(_internal_error(exc, config_path))
+    try:
+        if compiled is not None:
+            found.extend(_run_checks(_context(bundle, compiled, run), run))
+        elif bundle is not None:
+            # The rules stopped; the checks that can still tell something
+            # from the declared levels run on those (a catalog miss is
+            # reported beside the rule error, not after it is fixed).
+            declared = _declared(bundle, run)
+            if declared is not None:
+                found.extend(_run_checks(_context(bundle, declared, run), run, declared_only=True))
+    except Exception as exc:  # noqa: BLE001
+        found.append(_internal_error(exc, config_path))
     return finish(found, run, config_path)
 
 
-def _run_checks(context: LintContext, run: LintRun) -> list[Diagnostic]:
+def _context(bundle, compiled, run: LintRun) -> LintContext:
+    return LintContext(bundle, compiled, run.catalogs, run.settings, run.engine.registry, run.options)
+
+
+def _declared(bundle, run: LintRun):
+    """The spec's declared levels as a design of one factor per axis (no
+    rule applied), or None when the spec itself cannot be read."""
+    from cohort_dsl.compiler import CompiledDesign, initial_design
+    from cohort_dsl.spec import parse_spec
+
+    try:
+        spec = parse_spec(bundle, run.engine.registry)
+        design = initial_design(spec)
+    except SpecError:
+        return None
+    return CompiledDesign(spec, design, list(design.axis_order), [])
+
+
+def _internal_error(exc: Exception, config_path: Path) -> Diagnostic:
+    if os.environ.get("COHORT_DSL_DEBUG", "") not in ("", "0"):
+        raise exc
+    return Diagnostic(INTERNAL_ERROR.code, f"internal error while linting this bundle: {type(exc).__name__}: {exc}",
+                      Location(str(Path(config_path).absolute())), ERROR,
+                      "this is a bug; rerun with COHORT_DSL_DEBUG=1 for the traceback and report it")
+
+
+def _run_checks(context: LintContext, run: LintRun, declared_only: bool = False) -> list[Diagnostic]:
     from cohort_dsl.spec import plugin_crash
 
     out: list[Diagnostic] = []
     # Checks run whatever the selection (one check may report several codes);
     # selection filters what they find, in finish().
     for rule in run.engine.registry.lint_rules.values():
-        if rule.check is None:
+        if rule.check is None or (declared_only and not rule.on_declared):
             continue
         try:
             out.extend(rule.check(context) or ())
@@ -188,9 +266,21 @@ def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun, config_path
                 used.add((d.location.path, d.location.line, d.code if codes is not None else "*"))
                 continue
         kept.append(d)
+    registry = run.engine.registry
+    for path, table in comments.items():
+        for line, (codes, col) in table.items():
+            for code in sorted(codes or ()):
+                unknown = unknown_selector(code, registry)
+                if unknown and run.selection.wants(UNKNOWN_SUPPRESSION.code):
+                    kept.append(Diagnostic(UNKNOWN_SUPPRESSION.code, f"`# noqa: {code}`: {unknown}", Location(path, line, col),
+                                           ERROR))
+            if codes:
+                table[line] = ({c for c in codes if not unknown_selector(c, registry)}, col)
     if run.selection.wants(UNUSED_SUPPRESSION.code):
         for path, table in comments.items():
             for line, (codes, col) in table.items():
+                if codes is not None and not codes:
+                    continue  # only unknown codes: reported above
                 if codes is None:
                     if not any(u[0] == path and u[1] == line for u in used):
                         kept.append(Diagnostic(UNUSED_SUPPRESSION.code, "`# noqa` suppresses nothing on this line",
@@ -215,7 +305,7 @@ def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
         match = NOQA.search(line)
         if match:
             raw = match.group("codes")
-            codes = {c.strip().upper() for c in re.split(r"[,\s]+", raw) if c.strip()} if raw else None
+            codes = {c.strip() for c in re.split(r"[,\s]+", raw) if c.strip()} if raw else None  # case-sensitive
             table[number] = (codes, match.start() + (1 if line[match.start()] != "#" else 0) + 1)
     return table
 
@@ -266,13 +356,16 @@ def _owning_config(path: Path) -> Path | None:
     return None
 
 
-def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None) -> list[Diagnostic]:
-    """Lint bundles, in parallel when there are many (they are independent)."""
+def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None, progress=None) -> list[Diagnostic]:
+    """Lint bundles, in parallel when there are many (they are independent).
+    ``progress`` (a :class:`cohort_dsl.progress.Progress`) advances per bundle."""
     jobs = jobs or os.cpu_count() or 1
+    advance = progress.advance if progress is not None else (lambda n=1: None)
     if len(configs) < PARALLEL_THRESHOLD or jobs < 2 or not _can_fork():
         out = []
         for config in configs:
             out.extend(lint_bundle(config, run))
+            advance()
         return out
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -282,8 +375,11 @@ def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None) -> lis
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(configs) // (jobs * 4))
     with ProcessPoolExecutor(max_workers=min(jobs, len(configs)), mp_context=context) as pool:
-        results = pool.map(_lint_in_worker, configs, chunksize=chunk)
-        return [d for result in results for d in result]
+        out = []
+        for result in pool.map(_lint_in_worker, configs, chunksize=chunk):
+            out.extend(result)
+            advance()
+        return out
 
 
 _RUN: LintRun | None = None
@@ -300,4 +396,8 @@ def _can_fork() -> bool:
 
 
 def exit_code(diagnostics: list[Diagnostic]) -> int:
+    """0 clean (warnings allowed), 1 errors, 2 when linting a bundle failed
+    internally (every bundle is reported first)."""
+    if any(d.code == INTERNAL_ERROR.code for d in diagnostics):
+        return 2
     return 1 if any(d.severity == ERROR for d in diagnostics) else 0

@@ -11,6 +11,10 @@ Writes under ``<data-root>/cohorts/<cohort_id>/``:
   tool version) — never an independent truth;
 - with ``seed_metadata``: ``<data-root>/gens/<stage>/<gen_id>/metadata.json``
   for each generation that has none (an existing file is never touched).
+  Before anything is written, every existing ``metadata.json`` is compared
+  with the record that would be seeded: a different id-bearing field
+  (:data:`METADATA_CONFLICT`) refuses the whole run, a different attribute
+  (:data:`METADATA_DIFFERS`) is a warning.
 
 All three files are written to temporary files first and renamed into place
 (``membership.csv`` last); the same spec and catalogs give byte-identical
@@ -28,12 +32,36 @@ from pathlib import Path
 
 from cohort_dsl import __version__
 from cohort_dsl.dataroot import MEMBERSHIP_FILE, DataRoot
-from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
-from cohort_dsl.files import TEMP_PREFIX, atomic_writer, temp_beside
-from cohort_dsl.membership import SLIM_COLUMNS, STALE_MEMBERSHIP, WIDE_COLUMNS
-from cohort_dsl.service import describe_diff, membership_diff
+from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError
+from cohort_dsl.membership import SLIM_COLUMNS, STALE_MEMBERSHIP
+from cohort_dsl.registry import LintRule
+
+# cohort_dsl.files (tempfile) and cohort_dsl.service are imported where they
+# are used: the core plugin imports this module for its codes on every run.
+
+METADATA_CONFLICT = LintRule("M007", "metadata-conflict",
+                             "An existing metadata.json contradicts the generation the spec gives that id.",
+                             "`materialize --seed-metadata` compares every existing `gens/<stage>/<gen_id>/metadata.json` "
+                             "with the record it would seed, before writing anything. A different value in a field that "
+                             "is part of the generation's id (`stage`, `gen_id`, `template_id`, `combo_id` of a first-stage "
+                             "record, `parent_gen_id` otherwise, `llm_model_id` when the stage's llm is part of its id, "
+                             "`replicate`), or a file that is not a readable JSON object, means the folder holds something "
+                             "else than this generation: nothing is written, even with `--force`. Values are compared as "
+                             "the file has them (a string with the spec's text, the replicate as a JSON integer). Correct "
+                             "or move the file.", ERROR)
+METADATA_DIFFERS = LintRule("M008", "metadata-differs",
+                            "An existing metadata.json differs from its seed in attributes only.",
+                            "The file is kept as it is and materialize goes on. Attributes are `mode`, `origin_cohort_id` "
+                            "(a generation shared with another cohort keeps the origin it was first seeded with), the "
+                            "llm of a stage whose llm is not part of its id (the essay's `llm_model_id` in the two-phase "
+                            "layout), keys materialize does not write, and keys materialize would write that the file "
+                            "lacks.", WARNING)
 
 DEFAULT_MODE = "llm"
+#: Diagnostics of one code reported one by one; the rest are counted in one more.
+MAX_REPORTED = 50
+#: A metadata.json larger than this is not read (a seed is a few hundred bytes).
+MAX_METADATA_BYTES = 1 << 20
 
 
 @dataclass
@@ -49,6 +77,8 @@ class Outcome:
 
 def bundle_hash(directory: Path) -> str:
     """SHA-256 over the bundle's files (relative path and bytes, sorted)."""
+    from cohort_dsl.files import TEMP_PREFIX
+
     digest = hashlib.sha256()
     files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith(TEMP_PREFIX))
     for path in files:
@@ -65,6 +95,13 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     from cohort_dsl.rows import csv_field
 
     compiled, cohort_id = membership.compiled, membership.cohort_id
+    seed, found = None, []
+    if seed_metadata:
+        # Every existing metadata.json is compared before anything is written.
+        seed = _Seeder(membership, catalogs or {})
+        found = _compare_metadata(membership, data_root, seed)
+        if any(d.severity == ERROR for d in found):
+            raise SpecError(found)
     directory = data_root.cohort_dir(cohort_id)
     directory.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(directory)
@@ -80,7 +117,7 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
 
     with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
         slim.write(line(SLIM_COLUMNS))
-        wide.write(line(WIDE_COLUMNS))
+        wide.write(line(membership.wide_columns))
         for record in membership.records():
             slim.write(line(record[:2]))
             wide.write(line(record))
@@ -120,9 +157,9 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
         manifest_file.publish()
         slim.publish()
     outcome = Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed,
-                      diagnostics=list(membership.diagnostics))
-    if seed_metadata:
-        _seed_metadata(membership, data_root, catalogs or {}, outcome)
+                      diagnostics=list(membership.diagnostics) + found)
+    if seed is not None:
+        _seed_metadata(membership, data_root, seed, outcome)
     return outcome
 
 
@@ -135,6 +172,8 @@ class _Staged:
         self.digest = hashlib.sha256()
 
     def __enter__(self) -> "_Staged":
+        from cohort_dsl.files import temp_beside
+
         fd, self.name = temp_beside(self.path)
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
         return self
@@ -179,6 +218,8 @@ def _file_hash(path: Path) -> str:
 
 def _remove_stale_temps(directory: Path) -> None:
     """Temporary files left by a run that was killed."""
+    from cohort_dsl.files import TEMP_PREFIX
+
     for stale in directory.glob(TEMP_PREFIX + "*"):
         try:
             stale.unlink()
@@ -187,6 +228,8 @@ def _remove_stale_temps(directory: Path) -> None:
 
 
 def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:
+    from cohort_dsl.service import describe_diff, membership_diff
+
     added, removed = membership_diff(existing, Path(staged))
     return Diagnostic(
         STALE_MEMBERSHIP.code,
@@ -197,27 +240,150 @@ def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:
     )
 
 
-def _seed_metadata(membership, data_root: DataRoot, catalogs: dict, outcome: Outcome) -> None:
-    modes = {}
-    for stage in membership.layout.stages:
-        catalog = catalogs.get(stage.mode_axis) if stage.mode_axis else None
-        modes[stage.name] = catalog
-    first_stage = membership.layout.stages[0].name
-    for record in membership.records():
-        path = data_root.metadata_file(record.stage, record.gen_id)
-        if path.exists():
-            outcome.metadata_kept += 1
-            continue
-        catalog = modes.get(record.stage)
+class _Seeder:
+    """The metadata record seeded for a membership record, and which of its
+    fields are part of the generation's id."""
+
+    def __init__(self, membership, catalogs: dict):
+        stages = membership.layout.stages
+        self.first_stage = stages[0].name
+        self.modes = {stage.name: catalogs.get(stage.mode_axis) if stage.mode_axis else None for stage in stages}
+        self.identity: dict[str, frozenset] = {}
+        for depth, stage in enumerate(stages):
+            fields = {"stage", "gen_id", "template_id", "replicate", "parent_gen_id" if depth else "combo_id"}
+            if stage.llm and stage.llm_in_id:
+                fields.add("llm_model_id")
+            self.identity[stage.name] = frozenset(fields)
+
+    def __call__(self, record) -> dict:
+        catalog = self.modes.get(record.stage)
         mode = (catalog.attribute(record.template_id, "generator") if catalog else None) or DEFAULT_MODE
         metadata = {"stage": record.stage, "gen_id": record.gen_id, "origin_cohort_id": record.origin_cohort_id,
                     "mode": mode.strip().lower(), "template_id": record.template_id}
-        if record.stage == first_stage:
+        if record.stage == self.first_stage:
             metadata["combo_id"] = record.combo_id
         else:
             metadata["parent_gen_id"] = record.parent_gen_id
         metadata["llm_model_id"] = record.llm_model_id
         metadata["replicate"] = record.replicate
+        return metadata
+
+
+class _Findings:
+    """Diagnostics of the comparison, at most :data:`MAX_REPORTED` per code
+    (the rest are counted): nothing proportional to the membership is held."""
+
+    def __init__(self, gens: Path):
+        self.gens = gens
+        self.listed: list[Diagnostic] = []
+        self.counts: dict[str, int] = {}
+
+    def add(self, rule: LintRule, message: str, location: Location, hint: str | None = None) -> None:
+        count = self.counts[rule.code] = self.counts.get(rule.code, 0) + 1
+        if count <= MAX_REPORTED:
+            self.listed.append(Diagnostic(rule.code, message, location, rule.severity, hint))
+
+    def diagnostics(self) -> list[Diagnostic]:
+        out = list(self.listed)
+        for rule, what in ((METADATA_CONFLICT, "conflicts"), (METADATA_DIFFERS, "differences")):
+            more = self.counts.get(rule.code, 0) - MAX_REPORTED
+            if more > 0:
+                out.append(Diagnostic(rule.code, f"{more:,} more metadata {what} of the same kind (not listed)",
+                                      Location(str(self.gens)), rule.severity))
+        return out
+
+
+_CONFLICT_HINT = ("this folder holds another generation than the spec gives this id: correct the file if it was edited "
+                  "by hand, or move the folder away. Nothing was written (--force does not change this)")
+_UNREADABLE_HINT = ("a metadata.json is a JSON object (materialize seeds one when there is none): fix the file or "
+                    "move it away. Nothing was written (--force does not change this)")
+_KEPT_HINT = "the file is kept as it is; delete it to have materialize seed it again"
+_ORIGIN_HINT = "a generation shared with another cohort keeps the origin it was first seeded with; the file is kept"
+
+
+def _show(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _same(found, expected) -> bool:
+    """Equal as the file has it: a JSON string with the record's text, an
+    integer (not a boolean, not a float) with the replicate."""
+    return type(found) is type(expected) and found == expected
+
+
+def _read_metadata(path: Path, shown: str, findings: _Findings):
+    """The JSON object in ``path``; None (with a finding) when it is not one."""
+    where = Location(str(path))
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_METADATA_BYTES + 1)
+    except OSError as exc:
+        findings.add(METADATA_CONFLICT, f"{shown} cannot be read ({exc.strerror or exc})", where, _UNREADABLE_HINT)
+        return None
+    if len(data) > MAX_METADATA_BYTES:
+        findings.add(METADATA_CONFLICT, f"{shown} is larger than {MAX_METADATA_BYTES:,} bytes: not a metadata seed",
+                     where, _UNREADABLE_HINT)
+        return None
+    try:
+        value = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        findings.add(METADATA_CONFLICT, f"{shown} is not UTF-8 text (byte {exc.start})", where, _UNREADABLE_HINT)
+        return None
+    except json.JSONDecodeError as exc:
+        findings.add(METADATA_CONFLICT, f"{shown} is not valid JSON: {exc.msg}", Location(str(path), exc.lineno, exc.colno),
+                     _UNREADABLE_HINT)
+        return None
+    except (ValueError, RecursionError) as exc:
+        findings.add(METADATA_CONFLICT, f"{shown} is not valid JSON: {exc}", where, _UNREADABLE_HINT)
+        return None
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        findings.add(METADATA_CONFLICT, f"{shown} holds {kind}, not a JSON object", where, _UNREADABLE_HINT)
+        return None
+    return value
+
+
+def _compare_metadata(membership, data_root: DataRoot, seed: _Seeder) -> list[Diagnostic]:
+    """Compare each existing metadata.json with the record that would be
+    seeded (one record and one file in memory at a time)."""
+    findings = _Findings(data_root.path / "gens")
+    for record in membership.records():
+        path = data_root.metadata_file(record.stage, record.gen_id)
+        if not os.path.lexists(path):
+            continue
+        shown = f"gens/{record.stage}/{record.gen_id}/metadata.json"
+        existing = _read_metadata(path, shown, findings)
+        if existing is None:
+            continue
+        where = Location(str(path))
+        expected = seed(record)
+        identity = seed.identity[record.stage]
+        for key, value in expected.items():
+            if key not in existing:
+                findings.add(METADATA_DIFFERS, f"{shown} has no {key} (the spec gives {_show(value)})", where, _KEPT_HINT)
+            elif not _same(existing[key], value):
+                message = f"{key} is {_show(existing[key])} in {shown}, the spec gives {_show(value)}"
+                if key in identity:
+                    findings.add(METADATA_CONFLICT, message, where, _CONFLICT_HINT)
+                else:
+                    findings.add(METADATA_DIFFERS, message, where,
+                                 _ORIGIN_HINT if key == "origin_cohort_id" else _KEPT_HINT)
+        extra = [key for key in existing if key not in expected]
+        if extra:
+            findings.add(METADATA_DIFFERS, f"{shown} has keys materialize does not write: "
+                         + ", ".join(_show(k) for k in extra[:10]) + (", …" if len(extra) > 10 else ""), where, _KEPT_HINT)
+    return findings.diagnostics()
+
+
+def _seed_metadata(membership, data_root: DataRoot, seed: _Seeder, outcome: Outcome) -> None:
+    from cohort_dsl.files import atomic_writer
+
+    for record in membership.records():
+        path = data_root.metadata_file(record.stage, record.gen_id)
+        if path.exists():
+            outcome.metadata_kept += 1
+            continue
         with atomic_writer(path) as handle:
-            handle.write(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(seed(record), indent=2, ensure_ascii=False) + "\n")
         outcome.metadata_written += 1

@@ -25,9 +25,9 @@ except ImportError:  # pragma: no cover - other Python implementations
 from dataclasses import dataclass
 from itertools import product
 from operator import itemgetter
-from typing import Iterator, NamedTuple
+from typing import Iterator
 
-from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, did_you_mean, error
+from cohort_dsl.diagnostics import Diagnostic, Location, did_you_mean, error
 from cohort_dsl.registry import Layout, LintRule, Stage
 
 LAYOUT_COLUMNS = LintRule("M001", "layout-columns", "The spec lacks a column the membership layout needs.",
@@ -48,10 +48,29 @@ UNKNOWN_LAYOUT = LintRule("M005", "unknown-layout", "output.layout names a layou
                           "`cohort-dsl plugins` lists the installed layouts.")
 MEMBERSHIP_FORMAT = LintRule("M006", "membership-file", "A membership file cannot be read.",
                              "membership.csv must start with the header stage,gen_id (it is written by materialize).")
+UNREAD_AXIS = LintRule("M009", "unread-axis", "An axis varies but no generation id reads it: rows collapse.",
+                       "Every axis with more than one level must reach a generation id, or be an attribute the layout "
+                       "carries (the essay's essay_llm): otherwise rows that differ only in that axis become one "
+                       "generation and the axis vanishes from the membership. Put the axis into a stage's id with "
+                       "`output.layout: {name: two-phase, draft: {id: [AXIS]}}` (see docs/cohorts.md), couple it to an "
+                       "id column, or remove it. The diagnostic says how many rows collapse into how many generations.")
+ID_SEPARATOR = LintRule("M010", "id-separator", "An id component contains the separator `|` or a control character.",
+                        "Id components are joined with `|` before hashing, so `a|b` + `c` and `a` + `b|c` would hash the "
+                        "same text: a value of a column that reaches an id may not contain `|`, a line break or another "
+                        "control character. The diagnostic points at the value.")
+DUPLICATE_ID = LintRule("M011", "duplicate-gen-id", "Two distinct records of a stage got the same generation id.",
+                        "Checked while records are streamed (memory bounded by the distinct ids of a stage): two "
+                        "different id keys hashed to one id. Nothing is written; report it, with the spec.")
+LAYOUT_OPTIONS = LintRule("M012", "layout-options", "output.layout names a stage or axis its layout does not have.",
+                          "`output.layout: {name: two-phase, STAGE: {id: [AXIS, ...]}}` adds axes to a stage's id: the "
+                          "stage must be one of the layout's and each axis one of the spec's that the stage does not "
+                          "already read.")
 
 DEFAULT_LAYOUT = "two-phase"
 SLIM_COLUMNS = ("stage", "gen_id")
 WIDE_COLUMNS = ("stage", "gen_id", "origin_cohort_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate")
+SEPARATOR = "|"
+DEFAULT_REPLICATE = "1"
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -61,37 +80,71 @@ def normalize(value) -> str:
     return str(value).strip().lower()
 
 
+def signature(parent: str | None, own) -> str:
+    """The text an id hashes: the parent's id (if any), then the stage's
+    own components, joined with ``|``. The one place the text is built."""
+    return SEPARATOR.join((parent, *own) if parent else own)
+
+
 def gen_id(prefix: str, components) -> str:
     """``prefix`` + base 36 of the big-endian BLAKE2b-80 digest of the
     normalised components joined with ``|`` (replicates as integers)."""
-    return prefix + _b36_digest("|".join(str(c) if isinstance(c, int) else normalize(c) for c in components))
+    return prefix + _b36_digest(signature(None, [str(c) if isinstance(c, int) else normalize(c) for c in components]))
 
 
-class Record(NamedTuple):
-    """One membership row (the wide columns, in order)."""
+class Record(tuple):
+    """One membership row: the wide columns, in order, then the values of
+    any axes a spec added to stage ids (``extras``)."""
 
-    stage: str
-    gen_id: str
-    origin_cohort_id: str
-    parent_gen_id: str
-    combo_id: str
-    template_id: str
-    llm_model_id: str
-    replicate: int
+    __slots__ = ()
+    FIELDS = WIDE_COLUMNS
+
+    def __new__(cls, stage, gen_id, origin_cohort_id, parent_gen_id, combo_id, template_id, llm_model_id, replicate,
+                *extras):
+        return tuple.__new__(cls, (stage, gen_id, origin_cohort_id, parent_gen_id, combo_id, template_id, llm_model_id,
+                                   replicate, *extras))
+
+    stage = property(itemgetter(0))
+    gen_id = property(itemgetter(1))
+    origin_cohort_id = property(itemgetter(2))
+    parent_gen_id = property(itemgetter(3))
+    combo_id = property(itemgetter(4))
+    template_id = property(itemgetter(5))
+    llm_model_id = property(itemgetter(6))
+    replicate = property(itemgetter(7))
+
+    @property
+    def extras(self) -> tuple:
+        return self[8:]
+
+    def __repr__(self) -> str:
+        named = ", ".join(f"{name}={value!r}" for name, value in zip(self.FIELDS, self))
+        return f"Record({named}{', extras=' + repr(self.extras) if self.extras else ''})"
+
+
+def layout_request(spec) -> tuple[str | None, dict]:
+    """``output.layout``: a layout name, or ``{name: ..., STAGE: {id: [AXIS,
+    ...]}}``. Returns the name (None: the default) and STAGE -> the axes the
+    spec adds to that stage's id."""
+    value = spec.layout
+    if not isinstance(value, dict):
+        return value, {}
+    return value.get("name"), {stage: list(options.get("id", ())) for stage, options in value.items() if stage != "name"}
 
 
 def select_layout(compiled, registry, name: str | None = None) -> Layout:
-    name = name or compiled.spec.layout or DEFAULT_LAYOUT
+    name = name or layout_request(compiled.spec)[0] or DEFAULT_LAYOUT
     layout = registry.layouts.get(name)
     if layout is None:
         document = compiled.spec.bundle.document
-        raise error(UNKNOWN_LAYOUT.code, f"unknown membership layout {name!r}", document.loc(("output", "layout")),
+        where = ("output", "layout", "name") if isinstance(compiled.spec.layout, dict) else ("output", "layout")
+        raise error(UNKNOWN_LAYOUT.code, f"unknown membership layout {name!r}", document.loc(where),
                     did_you_mean(name, registry.layouts) or f"installed layouts: {', '.join(sorted(registry.layouts))}")
     return layout
 
 
 @dataclass
-class _Bound:
+class BoundStage:
     """A stage bound to the columns of one spec."""
 
     stage: Stage
@@ -99,25 +152,49 @@ class _Bound:
     template: str
     llm: str | None
     replicate: str | None
+    #: axes the spec adds to this stage's id (output.layout)
+    extras: tuple[str, ...] = ()
+
+    @property
+    def attributes(self) -> list[str]:
+        """Columns carried on the record but not hashed into its id."""
+        return [self.llm] if self.llm and not self.stage.llm_in_id else []
+
+    def own_slots(self, first: bool) -> list[str | None]:
+        """The stage's own id components in signature order: column names,
+        None for the default replicate."""
+        slots: list[str | None] = [self.combo] if first and self.combo else []
+        slots.append(self.template)
+        if self.llm and self.stage.llm_in_id:
+            slots.append(self.llm)
+        slots.append(self.replicate)  # None: the default replicate
+        return slots + list(self.extras)
 
 
 class Membership:
-    """The membership of one compiled spec under one layout."""
+    """The membership of one compiled spec under one layout.
+
+    Binding and the up-front checks (:mod:`cohort_dsl.membership_checks`)
+    run when it is made and fill :attr:`diagnostics`; :meth:`records`
+    streams the records."""
 
     def __init__(self, compiled, layout: Layout, cohort_id: str):
+        from cohort_dsl import membership_checks
+
         self.compiled = compiled
         self.layout = layout
         self.cohort_id = cohort_id
         self.diagnostics: list[Diagnostic] = []
         self.counts: dict[str, int] = {}
         self.stages = self._bind()
-        self._check_replicates()
-        self._check_case_collisions()
-        self._attribute_collisions = self._check_attribute_collisions()
+        self.replicate_values = membership_checks.replicates(self)
+        membership_checks.run_all(self)
 
-    # -- binding and up-front checks ----------------------------------------
-    def _bind(self) -> list[_Bound]:
+    # -- binding --------------------------------------------------------------
+    def _bind(self) -> list[BoundStage]:
         columns = set(self.compiled.columns)
+        document = self.compiled.spec.bundle.document
+        _, extras = layout_request(self.compiled.spec)
 
         def pick(candidates):
             return next((c for c in candidates if c in columns), None)
@@ -133,126 +210,84 @@ class Membership:
                 missing.append(stage.template[0])
             if stage.llm and llm is None:
                 missing.append(stage.llm[0])
-            bound.append(_Bound(stage, combo, template, llm, pick(stage.replicate)))
+            bound.append(BoundStage(stage, combo, template, llm, pick(stage.replicate)))
         if missing:
-            document = self.compiled.spec.bundle.document
             layout_loc = document.loc(("output", "layout")) if self.compiled.spec.layout else document.key_loc(("axes",))
+            renamed = [f"{old} (rename it {new})" for old, new in self.layout.renamed.items()
+                       if old in columns and new in missing]
             raise error(LAYOUT_COLUMNS.code,
                         f"the {self.layout.name} membership layout needs column{'s' if len(missing) > 1 else ''} "
                         f"{', '.join(missing)}, which this spec does not have",
-                        layout_loc, "add the axes (or tuples that introduce them), or select another layout with output.layout")
+                        layout_loc,
+                        (f"the spec has {', '.join(renamed)}: the layout reads one name per column, so catalogs and "
+                         "checks see it" if renamed else
+                         "add the axes (or tuples that introduce them), or select another layout with output.layout"))
+        by_name = {b.stage.name: b for b in bound}
+        for stage_name in extras:
+            if stage_name not in by_name:
+                raise error(LAYOUT_OPTIONS.code, f"the {self.layout.name} layout has no stage {stage_name!r}",
+                            document.key_loc(("output", "layout", stage_name)),
+                            did_you_mean(stage_name, by_name) or f"its stages: {', '.join(by_name)}")
+        reads: set[str] = set()  # what this stage's id reads already, its ancestors' included
+        for depth, b in enumerate(bound):
+            reads |= {c for c in b.own_slots(depth == 0) if c} | set(b.attributes)
+            for i, axis in enumerate(extras.get(b.stage.name, ())):
+                at = document.loc(("output", "layout", b.stage.name, "id", i))
+                if axis not in columns:
+                    raise error(LAYOUT_OPTIONS.code, f"{axis!r} is not an axis of this spec", at,
+                                did_you_mean(axis, columns))
+                if axis in reads:
+                    raise error(LAYOUT_OPTIONS.code, f"the {b.stage.name} id already reads {axis}", at,
+                                "list only axes the stage (and the stages before it) do not read")
+                reads.add(axis)
+            b.extras = tuple(extras.get(b.stage.name, ()))
         return bound
 
-    def _origin(self, axis: str, value: str) -> Location:
+    def origin(self, axis: str, value: str) -> Location:
+        """Where a level was written (the spec file when unknown)."""
         return self.compiled.design.origins.get(axis, {}).get(value) or Location(self.compiled.spec.bundle.document.path)
 
-    def _check_replicates(self) -> None:
-        self.replicate_values: dict[str, dict[str, int]] = {}
-        for b in self.stages:
-            if b.replicate is None:
-                continue
-            values = {}
-            for level in self.compiled.design.domain(b.replicate):
-                text = level.strip()
-                if not (text.isascii() and text.isdigit()) or int(text) < 1:
-                    raise error(BAD_REPLICATE.code, f"replicate {level!r} in column {b.replicate!r} is not a positive integer",
-                                self._origin(b.replicate, level), "replicates are counted from 1: 1, 2, 3, …")
-                values[level] = int(text)
-            self.replicate_values[b.replicate] = values
-
-    def _check_case_collisions(self) -> None:
-        """Values that differ only in case or surrounding spaces give the
-        same ids: report both sources."""
-        checked = set()
-        for b in self.stages:
-            for column in (b.combo, b.template, b.llm if b.stage.llm_in_id else None, b.replicate):
-                if column is None or column in checked:
-                    continue
-                checked.add(column)
-                reps = self.replicate_values.get(column)
-                groups: dict[str, list[str]] = {}
-                for level in self.compiled.design.domain(column):
-                    groups.setdefault(str(reps[level]) if reps is not None else normalize(level), []).append(level)
-                for same in groups.values():
-                    if len(same) > 1:
-                        a, b2 = same[0], same[1]
-                        self.diagnostics.append(Diagnostic(
-                            ID_COLLISION.code,
-                            f"{column} values {a!r} ({self._origin(column, a)}) and {b2!r} "
-                            + ("are the same number" if reps is not None else "differ only in case or spaces")
-                            + ": they give the same generation ids",
-                            self._origin(column, b2), ERROR,
-                            "replicates are compared as integers; use one spelling" if reps is not None
-                            else "ids are case-insensitive; use one spelling"))
-
-    def _check_attribute_collisions(self) -> set[int]:
-        """A stage whose llm is an attribute (not part of its id) collides
-        when one id key has several llm values. Factors are independent, so
-        that happens exactly when, inside the llm's factor, rows that agree
-        on the key columns there disagree on the llm: checked on the factor,
-        never on the rows. Returns the depths of the colliding stages."""
-        colliding = set()
-        design = self.compiled.design
-        for depth, b in enumerate(self.stages):
-            if b.llm is None or b.stage.llm_in_id:
-                continue
-            keys = set(self._id_columns(depth))
-            factor = design.factor_of(b.llm)
-            i_llm = factor.axes.index(b.llm)
-            idx = [i for i, axis in enumerate(factor.axes) if axis in keys]
-            first_llm: dict[tuple, str] = {}
-            clashes = 0
-            example = None
-            for row in factor.rows:
-                key = tuple(normalize(row[i]) for i in idx)
-                llm = first_llm.setdefault(key, row[i_llm])
-                if llm != row[i_llm]:
-                    clashes += 1
-                    example = example or (llm, row[i_llm])
-            if example:
-                colliding.add(depth)
-                a, c = example
-                stage = b.stage.name
-                self.diagnostics.append(Diagnostic(
-                    ID_COLLISION.code,
-                    f"{stage} records that differ only in {b.llm} get the same id: {a!r} ({self._origin(b.llm, a)}) and "
-                    f"{c!r} are both used for one {stage}" + (f" ({clashes} such cases in its factor)" if clashes > 1 else ""),
-                    self._origin(b.llm, c), ERROR,
-                    f"{b.llm} is not part of the {stage} id; couple it to the id columns (a tie or tuple) so each "
-                    f"{stage} has one {b.llm}",
-                ))
-        return colliding
-
-    # -- records --------------------------------------------------------------
-    def _id_columns(self, depth: int) -> list[str]:
+    def id_columns(self, depth: int) -> list[str]:
         """The columns the id of the stage at ``depth`` depends on, its
         ancestors' first (each stage's list extends its parent's)."""
         columns: list[str] = []
-        for b in self.stages[: depth + 1]:
-            own = [c for c in (b.combo, b.template) if c]
-            if b.llm and b.stage.llm_in_id:
-                own.append(b.llm)
-            if b.replicate:
-                own.append(b.replicate)
-            columns += own
+        for i, b in enumerate(self.stages[: depth + 1]):
+            columns += [c for c in b.own_slots(i == 0) if c is not None]
         return columns
 
-    def _normalizers(self) -> dict[str, dict[str, str]]:
+    def read_columns(self) -> set[str]:
+        """Every column some stage's id reads or some stage carries."""
+        out = set(self.id_columns(len(self.stages) - 1))
+        for b in self.stages:
+            out.update(b.attributes)
+        return out
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Axes specs added to stage ids, in stage order: the wide
+        membership's columns after ``replicate``."""
+        return list(dict.fromkeys(axis for b in self.stages for axis in b.extras))
+
+    @property
+    def wide_columns(self) -> tuple[str, ...]:
+        return WIDE_COLUMNS + tuple(self.extra_columns)
+
+    # -- records --------------------------------------------------------------
+    def normalizers(self) -> dict[str, dict[str, str]]:
         """level -> id component, per id column (replicates as integers).
         A level that is already its own component is kept as the same
         string object, so large level lists are not copied."""
         design = self.compiled.design
         out = {}
-        for depth in range(len(self.stages)):
-            for column in self._id_columns(depth):
-                if column in out:
-                    continue
-                reps = self.replicate_values.get(column)
-                table = {}
-                for level in design.domain(column):
-                    norm = str(reps[level]) if reps is not None else normalize(level)
-                    table[level] = level if norm == level else norm
-                out[column] = table
+        for column in self.id_columns(len(self.stages) - 1):
+            if column in out:
+                continue
+            reps = self.replicate_values.get(column)
+            table = {}
+            for level in design.domain(column):
+                norm = str(reps[level]) if reps is not None else normalize(level)
+                table[level] = level if norm == level else norm
+            out[column] = table
         return out
 
     def _display(self, normalizers) -> dict[str, dict[str, str] | None]:
@@ -269,10 +304,11 @@ class Membership:
             out[column] = first
         return out
 
-    def _projection(self, columns: list[str], normalizers) -> tuple[list, list[str]]:
+    def projection(self, columns, normalizers) -> tuple[list, list[str]]:
         """The distinct rows projected on ``columns`` (id columns as id
         components), per factor, in first-seen order; and the column order
-        of a row of their product."""
+        of a row of their product. Projecting a product of factors is the
+        product of the projected factors, in the same first-seen order."""
         lists, flat = [], []
         for factor in self.compiled.design.factors:
             wanted = [(i, a) for i, a in enumerate(factor.axes) if a in columns]
@@ -284,36 +320,28 @@ class Membership:
             flat.extend(a for _, a in wanted)
         return lists, flat
 
-    def _own_positions(self, depth: int) -> list[int]:
-        """Positions, in the stage's id key, of its own components (the
-        parent's key comes first; the combo belongs to the first stage)."""
+    def _own_getter(self, depth: int, at: dict):
+        """row -> the stage's own components, in signature order (the
+        default replicate sits in the row as a constant column)."""
         b = self.stages[depth]
-        columns = self._id_columns(depth)
-        n_parent = len(self._id_columns(depth - 1)) if depth else 0
-        return [i for i in range(n_parent, len(columns)) if not (depth and columns[i] == b.combo)]
-
-    def _default_replicate(self, depth: int) -> list[str]:
-        """The replicate component when the stage has no replicate column."""
-        return [] if self.stages[depth].replicate else ["1"]
+        return _getter([at[slot if slot is not None else _DEFAULT] for slot in b.own_slots(depth == 0)])
 
     def _id_function(self, depth: int, parent):
-        """key (the id columns' components, in order) -> gen id, memoised in
-        a bounded dict: rows come in product order, so parents repeat in runs
-        and a small memo hits almost always."""
-        n_parent = len(self._id_columns(depth - 1)) if depth else 0
-        own = self._own_positions(depth)
-        tail = self._default_replicate(depth)
+        """key (the stage's id columns' components, in order, then the
+        default replicate) -> gen id, memoised in a bounded dict: rows come
+        in product order, so parents repeat in runs and a small memo hits
+        almost always."""
+        columns = self.id_columns(depth) + [_DEFAULT]
+        at = {c: i for i, c in enumerate(columns)}
+        get_parent_key = _getter([at[c] for c in self.id_columns(depth - 1)] + [at[_DEFAULT]]) if depth else None
+        get_own = self._own_getter(depth, at)
         prefix = self.stages[depth].stage.prefix
         memo: dict[tuple, str] = {}
 
         def id_of(key: tuple) -> str:
-            """``key``: the values of the stage's id columns, in order."""
             gid = memo.get(key)
             if gid is None:
-                parts = [key[i] for i in own] + tail
-                if parent is not None:
-                    parts.insert(0, parent(key[:n_parent]))
-                gid = prefix + _b36_digest("|".join(parts))
+                gid = prefix + _b36_digest(signature(parent(get_parent_key(key)) if parent else None, get_own(key)))
                 if len(memo) >= _MEMO_SIZE:
                     memo.clear()
                 memo[key] = gid
@@ -325,30 +353,36 @@ class Membership:
         """All records: each stage in first-seen order, deduplicated by id.
 
         Each stage is one pass over the product of the factors projected on
-        the columns it reads; nothing proportional to the rows is held."""
-        normalizers = self._normalizers()
+        the columns it reads; nothing proportional to the rows is held but
+        the set of the stage's ids, which proves no two distinct records
+        share one (a hash collision raises ``M011``)."""
+        normalizers = self.normalizers()
         display = self._display(normalizers)
         combo_column = self.stages[0].combo
+        extra_columns = self.extra_columns
         parent_of = None  # the previous stage's (memoised) id function
         for depth, b in enumerate(self.stages):
-            id_columns = self._id_columns(depth)
-            parent_columns = self._id_columns(depth - 1) if depth else []
-            own_columns = [id_columns[i] for i in self._own_positions(depth)]
-            attribute = [b.llm] if b.llm and not b.stage.llm_in_id else []
-            lists, flat = self._projection(id_columns + attribute, normalizers)
+            id_columns = self.id_columns(depth)
+            lists, flat = self.projection(id_columns + b.attributes, normalizers)
+            lists.append([(DEFAULT_REPLICATE,)])  # the constant column of the default replicate
+            flat.append(_DEFAULT)
             at = {column: flat.index(column) for column in flat}
-            get_parent_key = _getter([at[c] for c in parent_columns])
-            get_own = _getter([at[c] for c in own_columns])
+            get_parent_key = _getter([at[c] for c in self.id_columns(depth - 1)] + [at[_DEFAULT]]) if depth else None
+            get_own = self._own_getter(depth, at)
             get_key = _getter([at[c] for c in id_columns])
-            tail = tuple(self._default_replicate(depth))
+            # the extra columns this stage's id reads (its own and its ancestors'), blank for later stages'
+            present = [c for c in extra_columns if c in id_columns]
+            get_extras = _getter([at[c] for c in present])
+            blanks = ("",) * (len(extra_columns) - len(present))
+            show_extra = [display.get(c) or _IDENTITY for c in present]
             i_combo, i_template = at.get(combo_column), at[b.template]
             i_llm, i_rep = at.get(b.llm), at.get(b.replicate)
             show_combo = display.get(combo_column) or _IDENTITY
             show_template = display[b.template] or _IDENTITY
             show_llm = (display.get(b.llm) or _IDENTITY) if b.llm and b.stage.llm_in_id else None
-            dedupe = set() if depth in self._attribute_collisions else None
+            dedupe = set() if depth in self.attribute_collisions else None
             name, cohort, prefix = b.stage.name, self.cohort_id, b.stage.prefix
-            count = 0
+            seen: set[int] = set()
             for combo in product(*lists):
                 row = sum(combo, ())
                 if dedupe is not None:  # one llm per record: the first seen
@@ -356,23 +390,36 @@ class Membership:
                     if key in dedupe:
                         continue
                     dedupe.add(key)
-                count += 1
-                if parent_of is not None:
-                    parent = parent_of(get_parent_key(row))
-                    text = "|".join((parent,) + get_own(row) + tail)
-                else:
-                    parent = ""
-                    text = "|".join(get_own(row) + tail)
+                parent = parent_of(get_parent_key(row)) if parent_of is not None else ""
+                text = signature(parent or None, get_own(row))
+                digest = _digest(text)
+                if digest in seen:  # the digest, not the id text: half the memory per id
+                    raise error(DUPLICATE_ID.code, f"two distinct {name} records got the id {prefix + _b36(digest)} "
+                                f"(the second hashes {text!r})", Location(self.compiled.spec.bundle.document.path),
+                                "a hash collision: report it to the cohort-dsl authors with the spec")
+                seen.add(digest)
+                gid = prefix + _b36(digest)
                 llm = row[i_llm] if i_llm is not None else ""
+                extras = tuple(s[v] for s, v in zip(show_extra, get_extras(row))) + blanks if present else blanks
                 yield tuple.__new__(Record, (
-                    name, prefix + _b36_digest(text), cohort, parent,
+                    name, gid, cohort, parent,
                     show_combo[row[i_combo]] if i_combo is not None else "",
                     show_template[row[i_template]],
                     show_llm[llm] if show_llm is not None else llm.strip(),
                     int(row[i_rep]) if i_rep is not None else 1,
-                ))
-            self.counts[name] = count
+                ) + extras)
+            self.counts[name] = len(seen)
             parent_of = self._id_function(depth, parent_of)
+
+    def generations(self) -> int:
+        """How many records the last stage has (arithmetic on the projected
+        factors; no record is made)."""
+        columns = self.id_columns(len(self.stages) - 1)
+        lists, _ = self.projection(columns, self.normalizers())
+        total = 1
+        for rows in lists:
+            total *= len(rows)
+        return total
 
 
 def _getter(positions: list[int]):
@@ -386,6 +433,7 @@ def _getter(positions: list[int]):
 
 
 _MEMO_SIZE = 4096
+_DEFAULT = "\0default-replicate"  # the projection's name for the constant column
 
 
 class _Identity(dict):
@@ -400,9 +448,18 @@ _B36_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 
 
 def _b36_digest(text: str) -> str:
-    """base36(BLAKE2b-80(text)), without the prefix, two digits at a time:
-    2**80 < 1296**8, so eight base-1296 digits always suffice."""
-    n = int.from_bytes(blake2b(text.encode("utf-8"), digest_size=10).digest(), "big")
+    """base36(BLAKE2b-80(text)), without the prefix."""
+    return _b36(_digest(text))
+
+
+def _digest(text: str) -> int:
+    """The BLAKE2b-80 digest of ``text`` as a big-endian integer."""
+    return int.from_bytes(blake2b(text.encode("utf-8"), digest_size=10).digest(), "big")
+
+
+def _b36(n: int) -> str:
+    """``n`` in base 36, two digits at a time: 2**80 < 1296**8, so eight
+    base-1296 digits always suffice."""
     t = _B36_PAIRS
     n, a = divmod(n, 1296)
     n, b = divmod(n, 1296)

@@ -19,22 +19,10 @@ from cohort_dsl.registry import PluginInfo, Registry
 
 ENTRY_POINT_GROUP = PROJECT
 
-DEFAULT_PLUGINS = (
-    "cohort_dsl.builtin.core",
-    "cohort_dsl.builtin.subsets",
-    "cohort_dsl.builtin.ties",
-    "cohort_dsl.builtin.pairs",
-    "cohort_dsl.builtin.tuples",
-    "cohort_dsl.builtin.reporters",
-    "cohort_dsl.builtin.ci_reporters",
-    "cohort_dsl.builtin.checks",
-    "cohort_dsl.builtin.two_phase",
-    "cohort_dsl.builtin.catalog_sources",
-)
-
 # The built-ins the engine cannot run without (like pytest's
 # essential_plugins): the codes the core stages emit, the core rule kinds and
-# the text report format every command prints errors with.
+# the text report format every command prints errors with. They cannot be
+# disabled.
 ESSENTIAL_PLUGINS = (
     "cohort_dsl.builtin.core",
     "cohort_dsl.builtin.subsets",
@@ -42,6 +30,13 @@ ESSENTIAL_PLUGINS = (
     "cohort_dsl.builtin.pairs",
     "cohort_dsl.builtin.tuples",
     "cohort_dsl.builtin.reporters",
+)
+# Every built-in, in registration order (they declare first).
+DEFAULT_PLUGINS = ESSENTIAL_PLUGINS + (
+    "cohort_dsl.builtin.ci_reporters",
+    "cohort_dsl.builtin.checks",
+    "cohort_dsl.builtin.two_phase",
+    "cohort_dsl.builtin.catalog_sources",
 )
 BUILTIN_DIST = "cohort-dsl"
 

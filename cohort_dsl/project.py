@@ -35,6 +35,7 @@ class Project:
         self.settings = settings if settings is not None else load_settings()
         self.engine = engine
         self.policy = Policy(engine.registry, dict(self.settings.severity))
+        self.selection.check(engine.registry)  # a mistyped selector is a usage error, never a green gate
 
     @classmethod
     def load(cls, config: str | Path | None = None, *, start: Path | None = None, engine=None) -> "Project":
@@ -50,6 +51,12 @@ class Project:
     @property
     def registry(self):
         return self.engine.registry
+
+    @property
+    def selection(self):
+        from cohort_dsl.lint import Selection
+
+        return Selection(list(self.settings.select), list(self.settings.ignore))
 
     @property
     def data_root(self) -> DataRoot:
@@ -102,11 +109,15 @@ class Project:
         return load_catalogs(settings_refs(self.settings) + list(extra_refs), self.registry)
 
     def lint(self, paths: Iterable[str | Path] = (), *, extra_catalog_refs: Iterable = (), options=None,
-             jobs: int | None = None, use_cache: bool = True):
+             jobs: int | None = None, use_cache: bool = True, tracked_only: bool = False, progress=None):
         """Lint the bundles ``paths`` affect (every bundle of the data root
-        when none is given); returns a :class:`cohort_dsl.report.Report`."""
+        when none is given); returns a :class:`cohort_dsl.report.Report`.
+        With ``tracked_only`` (pre-commit), bundles git does not track or
+        stage are left out and listed in ``report.skipped``. ``progress``
+        is a factory ``progress(total)`` of a
+        :class:`cohort_dsl.progress.Progress`."""
         from cohort_dsl.catalogs import catalog_files, settings_refs
-        from cohort_dsl.lint import LintRun, Selection, finish, lint_many, targets
+        from cohort_dsl.lint import LintRun, finish, lint_many, targets
         from cohort_dsl.report import Report
 
         refs = settings_refs(self.settings) + list(extra_catalog_refs)
@@ -119,14 +130,24 @@ class Project:
             if not configs:
                 raise UsageError(f"no spec bundles under {self.data_root.cohorts_dir}/*/spec/ "
                                  "(set --data-root or data-root in the config)")
-        run = LintRun(self.engine, self.settings, catalogs, Selection(self.settings.select, self.settings.ignore),
-                      options, policy=self.policy)
+        skipped: list[Path] = []
+        if tracked_only:
+            from cohort_dsl.vcs import committed_bundles
+
+            configs, skipped = committed_bundles(configs, Path.cwd())
+        run = LintRun(self.engine, self.settings, catalogs, self.selection, options, policy=self.policy)
         if use_cache and not catalog_problems:  # a broken catalog is reported afresh each run
             from cohort_dsl.cache import LintCache
 
             run.cache = LintCache.for_run(run, sorted(catalog_files(refs)))
-        diagnostics = finish(catalog_problems, run) + lint_many(configs, run, jobs or self.settings.jobs)
-        return Report(diagnostics, self.registry, [str(c) for c in configs])
+        bar = progress(len(configs)) if progress is not None else None
+        try:
+            diagnostics = finish(catalog_problems, run) + lint_many(configs, run, jobs or self.settings.jobs, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        return Report(diagnostics, self.registry, [str(c) for c in configs], settings_path=self.settings.path,
+                      skipped=[str(s) for s in skipped])
 
     # -- emit -------------------------------------------------------------------
     def materialize(self, cohort_id: str, *, force: bool = False, seed_metadata: bool = False,
@@ -144,8 +165,11 @@ class Project:
         found = self.policy.refuse_errors(found)
         catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
         membership = self.membership(self.compile(config), cohort_id, layout)
-        outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata)
-        outcome.diagnostics = list(dict.fromkeys(found + outcome.diagnostics))
+        try:
+            outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata)
+        except SpecError as exc:
+            raise SpecError(self.policy.apply(exc.diagnostics)) from None
+        outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
         return outcome
 
     # -- reports ------------------------------------------------------------------
@@ -163,7 +187,7 @@ def render(registry, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: 
     from cohort_dsl.report import Report
 
     report = diagnostics if isinstance(diagnostics, Report) else Report(list(diagnostics), registry, list(bundles))
-    report.show_summary = summary
+    report.show_summary = summary and report.show_summary
     format_ = format_for(registry, fmt)
     format_.render(report, out if out is not None else sys.stdout)
 

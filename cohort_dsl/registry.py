@@ -7,11 +7,19 @@ them all.)
 Plugins answer ``cohort_dsl_*`` hooks with *declarative data* (the types
 below). The registry gathers every answer together with the plugin that gave
 it, and rejects conflicts (two plugins claiming one rule-kind section, lint
-code or format name) naming both plugins.
+code or format name) naming both plugins, and answers of the wrong type (a
+hook that returns one object instead of a list, an item that is not the
+declared type, a layout without stages, a malformed lint code) naming the
+plugin and the expected type.
+
+The registry holds declarations only: what validation derives from them
+(the composed schema, the compiled checker, the jsonschema validator) is
+cached per registry by :mod:`cohort_dsl.schema`.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
@@ -99,6 +107,11 @@ class LintRule:
     and yields :class:`~cohort_dsl.diagnostics.Diagnostic` objects. Codes
     without a check are emitted by a stage (loading, schema, rules); they are
     declared here so that every code is documented, selectable and ignorable.
+
+    ``on_declared``: the check also runs when the rules could not be
+    applied (a rule error), on the spec's declared levels (one factor per
+    axis), so that its findings appear beside the rule error instead of
+    after it is fixed.
     """
 
     code: str
@@ -108,6 +121,7 @@ class LintRule:
     severity: str = ERROR
     check: Callable[[Any], Iterable[Any]] | None = None
     plugin: PluginInfo | None = None
+    on_declared: bool = False
 
 
 @dataclass
@@ -148,13 +162,21 @@ class Layout:
     stages: tuple[Stage, ...]
     summary: str = ""
     plugin: object = None
+    #: column names the layout does not read -> the one it reads instead
+    #: (named in M001/M009 hints, so a spec using an old name is told what
+    #: to rename it to)
+    renamed: Mapping[str, str] = field(default_factory=dict)
 
 
 class RegistryError(Exception):
     """Plugins that contradict each other or declare invalid data."""
 
 
-@dataclass
+#: a lint code: capital letters, then digits (``S001``, ``EX100``)
+LINT_CODE = re.compile(r"[A-Z]+[0-9]+")
+
+
+@dataclass(eq=False)  # hashable by identity: the schema cache is keyed by registry
 class Registry:
     plugins: list[PluginInfo] = field(default_factory=list)
     rule_kinds: dict[str, RuleKind] = field(default_factory=dict)
@@ -165,50 +187,63 @@ class Registry:
     spec_keys: dict[str, Mapping] = field(default_factory=dict)
     spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
     hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
-    _schema: dict | None = None
-    _validator: Any = None
-    _checker: Any = None
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
         """Call every declaration hook plugin by plugin, so each answer is
         attributed (pluggy's combined call would lose who said what)."""
+        # imported here: cohort_dsl.catalogs imports this module
+        from cohort_dsl.catalogs import CatalogSource
+
         registry = cls(plugins=list(infos.values()))
 
-        def answers(hook_name: str):
+        def call(impl, hook_name: str):
+            info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
+            registry.hooks_by_plugin.setdefault(info.name, []).append(hook_name)
+            try:
+                return info, impl.function()
+            except Exception as exc:
+                raise RegistryError(f"plugin {info} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
+
+        def answers(hook_name: str, expected: type):
             hook = getattr(pm.hook, hook_name)
             # get_hookimpls() lists implementations in registration order,
             # so the built-ins are declared first.
             for impl in hook.get_hookimpls():
-                info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
-                registry.hooks_by_plugin.setdefault(info.name, []).append(hook_name)
-                try:
-                    result = impl.function()
-                except Exception as exc:
-                    raise RegistryError(f"plugin {info} failed in {hook_name}: {type(exc).__name__}: {exc}") from exc
-                for item in result or ():
+                info, result = call(impl, hook_name)
+                if result is None:  # pluggy's "no answer"
+                    continue
+                if not isinstance(result, (list, tuple)):
+                    raise RegistryError(f"plugin {info}: {hook_name} must return a list of {expected.__name__}, "
+                                        f"got {type(result).__name__}")
+                for item in result:
+                    _expect(item, expected, info, hook_name)
                     yield info, item
 
-        for info, kind in answers("cohort_dsl_rule_kinds"):
-            _expect(kind, RuleKind, info, "cohort_dsl_rule_kinds")
+        for info, kind in answers("cohort_dsl_rule_kinds", RuleKind):
             _claim(registry.rule_kinds, kind.section, _with_plugin(kind, info), "rule kind section")
-        for info, rule in answers("cohort_dsl_lint_rules"):
-            _expect(rule, LintRule, info, "cohort_dsl_lint_rules")
+        for info, rule in answers("cohort_dsl_lint_rules", LintRule):
+            if not (isinstance(rule.code, str) and LINT_CODE.fullmatch(rule.code)):
+                raise RegistryError(f"plugin {info}: lint rule code {rule.code!r} must be capital letters then digits "
+                                    "(like 'MY001')")
             if rule.severity not in SEVERITIES:
                 raise RegistryError(f"plugin {info}: lint rule {rule.code} has severity {rule.severity!r}; use 'error' or 'warning'")
             _claim(registry.lint_rules, rule.code, _with_plugin(rule, info), "lint code")
-        for info, fmt in answers("cohort_dsl_report_formats"):
-            _expect(fmt, ReportFormat, info, "cohort_dsl_report_formats")
+        for info, fmt in answers("cohort_dsl_report_formats", ReportFormat):
             _claim(registry.report_formats, fmt.name, _with_plugin(fmt, info), "report format")
-        for info, source in answers("cohort_dsl_catalog_sources"):
+        for info, source in answers("cohort_dsl_catalog_sources", CatalogSource):
             _claim(registry.catalog_sources, source.name, _with_plugin(source, info), "catalog source")
-        for info, layout in answers("cohort_dsl_membership_layouts"):
+        for info, layout in answers("cohort_dsl_membership_layouts", Layout):
+            _check_stages(layout, info)
             _claim(registry.layouts, layout.name, _with_plugin(layout, info), "membership layout")
-        hook = pm.hook.cohort_dsl_spec_keys
-        for impl in hook.get_hookimpls():
-            info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
-            registry.hooks_by_plugin.setdefault(info.name, []).append("cohort_dsl_spec_keys")
-            for key, schema in (impl.function() or {}).items():
+        for impl in pm.hook.cohort_dsl_spec_keys.get_hookimpls():
+            info, keys = call(impl, "cohort_dsl_spec_keys")
+            if keys is None:
+                continue
+            if not isinstance(keys, Mapping):
+                raise RegistryError(f"plugin {info}: cohort_dsl_spec_keys must return a mapping "
+                                    f"{{key: json_schema}}, got {type(keys).__name__}")
+            for key, schema in keys.items():
                 _claim(registry.spec_keys, key, _Keyed(schema, info), "top-level spec key")
         registry.spec_key_plugins = {k: v.plugin for k, v in registry.spec_keys.items()}
         registry.spec_keys = {k: v.value for k, v in registry.spec_keys.items()}
@@ -217,11 +252,11 @@ class Registry:
     # -- the composed JSON Schema -------------------------------------------
     @property
     def schema(self) -> dict:
-        if self._schema is None:
-            from cohort_dsl.schema import compose
+        """The composed spec schema (built once per registry and cached by
+        :mod:`cohort_dsl.schema`, not stored here)."""
+        from cohort_dsl.schema import spec_schema
 
-            self._schema = compose(self)
-        return self._schema
+        return spec_schema(self).schema
 
 
 @dataclass
@@ -239,6 +274,19 @@ def _with_plugin(item, info: PluginInfo):
 def _expect(item, cls, info: PluginInfo, hook: str) -> None:
     if not isinstance(item, cls):
         raise RegistryError(f"plugin {info}: {hook} must return {cls.__name__} objects, got {type(item).__name__}")
+
+
+def _check_stages(layout: Layout, info: PluginInfo) -> None:
+    stages = layout.stages
+    if not isinstance(stages, (list, tuple)):
+        raise RegistryError(f"plugin {info}: membership layout {layout.name!r} must list its stages as a tuple of Stage, "
+                            f"got {type(stages).__name__}")
+    if not stages:
+        raise RegistryError(f"plugin {info}: membership layout {layout.name!r} must have at least one Stage")
+    for number, stage in enumerate(stages, 1):
+        if not isinstance(stage, Stage):
+            raise RegistryError(f"plugin {info}: stage {number} of membership layout {layout.name!r} must be a Stage, "
+                                f"got {type(stage).__name__}")
 
 
 def _claim(table: dict, key: str, item, what: str) -> None:

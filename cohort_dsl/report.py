@@ -16,6 +16,14 @@ class Report:
     #: False when the report is part of a command's error output (no
     #: "Found N errors" line); formats that have a summary honour it
     show_summary: bool = True
+    #: ANSI colour in the text format (the CLI decides: see
+    #: :func:`cohort_dsl.paths.want_color`); never on by default
+    color: bool = False
+    #: the settings file of the run (CI formats make paths relative to the
+    #: repository root, else to this file's folder)
+    settings_path: object = None
+    #: bundles left out because git does not track them (pre-commit scope)
+    skipped: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)
@@ -31,6 +39,13 @@ class Report:
     def rule_name(self, code: str) -> str:
         rule = self.registry.lint_rules.get(code) if self.registry else None
         return rule.name if rule else code
+
+    def statistics(self) -> list[tuple[int, str, str]]:
+        """``(count, code, name)`` per code, most frequent first."""
+        counts: dict[str, int] = {}
+        for d in self.diagnostics:
+            counts[d.code] = counts.get(d.code, 0) + 1
+        return sorted(((n, code, self.rule_name(code)) for code, n in counts.items()), key=lambda t: (-t[0], t[1]))
 
     def summary(self) -> str:
         def n(count, word):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
-from cohort_dsl.levels import as_level
+from cohort_dsl.levels import as_level, number_problems
 from cohort_dsl.registry import LintRule, Rule
 
 UNKNOWN_NAME = LintRule("R001", "unknown-name", "A rule names an axis or rule that does not exist.",
@@ -162,7 +162,12 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
     from cohort_dsl.schema import validate
 
     document = bundle.document
-    problems = list(document.diagnostics) + validate(document, registry)
+    # Numbers not written in canonical decimal (`010`, `1:30`, `+5`, `1e3`)
+    # are refused wherever they are written, never rewritten; the schema's
+    # complaint about the same value (a name must be text, …) is dropped.
+    numbers = number_problems(document, _what_is)
+    flagged = {d.location for d in numbers}
+    problems = list(document.diagnostics) + numbers + [d for d in validate(document, registry) if d.location not in flagged]
     if problems:
         raise SpecError(problems)
     data = document.data
@@ -206,6 +211,17 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
     if errors:
         raise SpecError(warnings + errors)
     return Spec(bundle, axes, rules, field_order, output.get("seed"), output.get("layout"), warnings)
+
+
+def _what_is(path: tuple) -> tuple[str, bool]:
+    """How the value at ``path`` of config.yaml is named in a Y003 message,
+    and whether it is an integer (the base schema's only one is
+    ``output.seed``)."""
+    if tuple(path) == ("output", "seed"):
+        return "output.seed", True
+    if path and path[0] in ("axes", "rules"):
+        return "level", False
+    return "value", False
 
 
 def _check_count(count: int, limit: int, what: str, location: Location) -> None:

@@ -105,6 +105,16 @@ from cohort_dsl.testing import write_files  # noqa: E402 - re-exported for the g
 DEFAULT_CATALOGS = {
     "catalogs/draft_templates.csv": "template_id,generator\nd1,llm\nd2,llm\nd3,llm\n",
 }
+# Every two-phase column cataloged, from files under 1_raw/ (templates by
+# template_id, llms by id).
+TWO_PHASE_CATALOG_CONFIG = {
+    "draft_template": "1_raw/draft_templates.csv:template_id",
+    "essay_template": "1_raw/essay_templates.csv:template_id",
+    "evaluation_template": "1_raw/evaluation_templates.csv:template_id",
+    "draft_llm": "1_raw/llms.csv",
+    "essay_llm": "1_raw/llms.csv",
+    "evaluation_llm": "1_raw/llms.csv",
+}
 DEFAULT_CATALOG_CONFIG = {"draft_template": "catalogs/draft_templates.csv:template_id"}
 
 

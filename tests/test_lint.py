@@ -370,9 +370,17 @@ class TestSuppression:
         assert result.rc == 0, result
         assert result.codes() == []
 
-    def test_noqa_is_case_insensitive_and_takes_prefixes_and_lists(self, lint, root):
-        self.bundle(root, "  draft_template: [d1, dx2, d1]  # NOQA:c, R008")
+    def test_noqa_takes_prefixes_and_lists_in_any_case_of_the_word(self, lint, root):
+        self.bundle(root, "  draft_template: [d1, dx2, d1]  # NOQA:C, R008")
         assert lint("--all").codes() == []
+
+    def test_noqa_codes_are_case_sensitive_and_an_unknown_one_is_an_error(self, lint, root):
+        self.bundle(root, "  draft_template: [d1, dx2, d1]  # noqa: c001, R008")
+        result = lint("--all")
+        assert result.rc == 1
+        unknown = result.only("L002")
+        assert unknown["severity"] == "error" and "'c001'" in unknown["message"] and "'C001'" in unknown["message"]
+        assert "C001" in result.codes()  # a misspelt code suppresses nothing
 
     def test_noqa_for_another_code_does_not_suppress_and_is_reported(self, lint, root):
         self.bundle(root, "  draft_template: [d1, dx2]  # noqa: R008")

@@ -13,7 +13,7 @@ import shutil
 
 import pytest
 
-from gate_helpers import REPO_DIR, cli, engine, make_project, snapshot, spec_path, temp_files  # noqa: F401
+from gate_helpers import TWO_PHASE_CATALOG_CONFIG, REPO_DIR, cli, engine, make_project, snapshot, spec_path, temp_files  # noqa: F401
 from cohort_dsl import __version__
 
 WIDE = "stage,gen_id,origin_cohort_id,parent_gen_id,combo_id,template_id,llm_model_id,replicate"
@@ -36,14 +36,7 @@ CATALOGS = {
     "1_raw/evaluation_templates.csv": "template_id,description\nv1,a rubric\n",
     "1_raw/llms.csv": "id\nm1\nj1\nj2\nj3\n",
 }
-CATALOG_CONFIG = {
-    "draft_template": "1_raw/draft_templates.csv:template_id",
-    "essay_template": "1_raw/essay_templates.csv:template_id",
-    "evaluation_template": "1_raw/evaluation_templates.csv:template_id",
-    "draft_llm": "1_raw/llms.csv",
-    "essay_llm": "1_raw/llms.csv",
-    "evaluation_llm": "1_raw/llms.csv",
-}
+CATALOG_CONFIG = TWO_PHASE_CATALOG_CONFIG
 
 
 @pytest.fixture

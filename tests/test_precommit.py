@@ -198,3 +198,81 @@ def test_try_repo(repo):
     bad = repo.run(repo.pre_commit, "try-repo", CHECKOUT, "cohort-dsl-lint", "--ref", repo.rev, "--all-files", timeout=900)
     assert bad.returncode != 0
     assert "C001" in bad.stdout and "'d1'" in bad.stdout
+
+
+# -- the hook lints what is being committed -----------------------------------
+# (cohort_dsl/vcs.py: under PRE_COMMIT=1, `cohort-dsl lint` drops the bundles
+# whose config.yaml git neither tracks nor has staged, and says so on stderr.)
+BROKEN = "data/cohorts/broken/spec/config.yaml"
+SKIPPED_NOTE = "not tracked by git"
+
+
+def _verbose_hook(repo) -> str:
+    """Commit a config that shows the hook's output when it passes (pre-commit
+    prints a passing hook's output only for a verbose hook); return the
+    commit to go back to."""
+    before = repo.head()
+    config = repo.read(".pre-commit-config.yaml")
+    assert config.endswith("- id: cohort-dsl-lint\n"), config
+    repo.write(".pre-commit-config.yaml", config + "        verbose: true\n")
+    assert repo.git("add", "--", ".pre-commit-config.yaml").returncode == 0
+    result = repo.git("commit", "-q", "-m", "verbose hook", timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return before
+
+
+def _edit_catalog(repo) -> None:
+    """A good catalog change (earlier tests may have committed d3)."""
+    rel = "data/catalogs/draft_templates.csv"
+    repo.write(rel, repo.read(rel) + "d9,llm\n")
+
+
+def test_an_untracked_broken_cohort_does_not_block_a_catalog_commit(repo):
+    before = _verbose_hook(repo)
+    try:
+        repo.write(BROKEN, "axes: [\n")  # never added
+        _edit_catalog(repo)
+        assert repo.git("add", "--", "data/catalogs/draft_templates.csv").returncode == 0
+        assert repo.git("diff", "--cached", "--name-only").stdout == "data/catalogs/draft_templates.csv\n"
+        head = repo.head()
+        result = repo.git("commit", "-m", "add d9", timeout=900)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "cohort-dsl lint" in output and "Passed" in output
+        assert SKIPPED_NOTE in output and "broken" in output, output
+        assert repo.head() != head
+        # still there, still untracked
+        assert repo.git("status", "--porcelain", "--", BROKEN).stdout.startswith("??")
+    finally:
+        repo.git("reset", "-q", "--hard", before)
+
+
+def test_a_staged_broken_cohort_left_out_of_a_partial_commit_does_not_block_it(repo):
+    """`git commit PATH` commits a temporary index (git exports it to the hook
+    as GIT_INDEX_FILE): a bundle staged in .git/index but not in that commit
+    is not linted."""
+    before = _verbose_hook(repo)
+    try:
+        repo.write(BROKEN, "axes: [\n")
+        assert repo.git("add", "--", BROKEN).returncode == 0
+        _edit_catalog(repo)
+        head = repo.head()
+        result = repo.git("commit", "-m", "add d9", "--", "data/catalogs/draft_templates.csv", timeout=900)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert SKIPPED_NOTE in output and "broken" in output, output
+        assert repo.head() != head
+        assert repo.git("show", "--name-only", "--format=", "HEAD").stdout == "data/catalogs/draft_templates.csv\n"
+    finally:
+        repo.git("reset", "-q", "--hard", before)
+
+
+def test_a_staged_broken_cohort_still_blocks_the_commit(repo):
+    before = repo.head()
+    repo.write(BROKEN, "axes: [\n")
+    _edit_catalog(repo)
+    rc, output = repo.commit("add d9 and a broken cohort")  # git add -A: the cohort is part of the commit
+    assert rc != 0, output
+    assert "broken" in output
+    assert SKIPPED_NOTE not in output
+    assert repo.head() == before

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,6 +21,9 @@ from cohort_dsl.registry import LintRule
 from cohort_dsl.report import Report
 
 CONFIG = "data/cohorts/c1/spec/config.yaml"
+# The OASIS SARIF 2.1.0 (errata01) schema: tests/schemas/README.md
+OFFICIAL_SARIF_SCHEMA = json.loads((Path(__file__).resolve().parent / "schemas" / "sarif-schema-2.1.0.json")
+                                   .read_text(encoding="utf-8"))
 
 
 @pytest.fixture
@@ -100,6 +104,13 @@ class TestGithub:
         assert "cohort-dsl" in text
         assert "Found 1 error and 1 warning in 1 bundle." in text
         assert "C001" in text and "R008" in text
+
+    def test_step_summary_escapes_control_characters(self, engine, tmp_path, monkeypatch):
+        summary = tmp_path / "summary.md"
+        monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+        d = Diagnostic("C001", "a|b\nc", Location("new\nline/config.yaml", 2, 3), ERROR)
+        render_github(Report([d], engine.registry), io.StringIO())
+        assert "| `new\\nline/config.yaml:2:3` | C001 | a\\|b\\nc |" in summary.read_text()
 
     def test_no_step_summary_when_unset(self, lint, project, tmp_path):
         lint("github")
@@ -214,6 +225,14 @@ class TestSarif:
     def test_matches_the_required_structure(self, lint, project):
         sarif = self.sarif(lint)
         jsonschema.validate(sarif, SARIF_SUBSET)
+
+    def test_valid_against_the_official_schema(self, lint, project):
+        sarif = self.sarif(lint)
+        jsonschema.Draft4Validator(OFFICIAL_SARIF_SCHEMA).validate(sarif)
+        run = sarif["runs"][0]
+        assert run["originalUriBaseIds"]["%SRCROOT%"]["uri"] == project.as_uri() + "/"
+        assert all(rule["helpUri"].startswith("https://github.com/cohort-dsl/cohort-dsl/blob/main/docs/rules.md#")
+                   for rule in run["tool"]["driver"]["rules"])
 
     def test_rules_and_results(self, lint, project):
         run = self.sarif(lint)["runs"][0]

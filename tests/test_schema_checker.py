@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cohort_dsl.pluginmanager import build_engine
-from cohort_dsl.schema import compile_checker
+from cohort_dsl.schema_checker import compile_checker
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = build_engine(entry_points=False).registry.schema

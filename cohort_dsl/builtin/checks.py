@@ -17,8 +17,8 @@ from itertools import zip_longest
 from cohort_dsl.catalogs import CATALOG_ERROR, CATALOG_MISS, LEGACY_ACTIVE
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean
 from cohort_dsl.hookspecs import hookimpl
-from cohort_dsl.membership import (BAD_REPLICATE, ID_COLLISION, LAYOUT_COLUMNS, MEMBERSHIP_FORMAT, STALE_MEMBERSHIP,
-                                   UNKNOWN_LAYOUT)
+from cohort_dsl.membership import (BAD_REPLICATE, DUPLICATE_ID, ID_COLLISION, ID_SEPARATOR, LAYOUT_COLUMNS, LAYOUT_OPTIONS,
+                                   MEMBERSHIP_FORMAT, STALE_MEMBERSHIP, UNKNOWN_LAYOUT, UNREAD_AXIS)
 from cohort_dsl.registry import LintRule
 
 # R004 is emitted only here, so it is declared here; the other codes of
@@ -120,7 +120,7 @@ def _compare_committed(context, membership, path) -> list[Diagnostic]:
 
 CHECKS = (
     replace(DEAD_RULE, check=dead_rules),
-    replace(CATALOG_MISS, check=catalog_misses),
+    replace(CATALOG_MISS, check=catalog_misses, on_declared=True),
     LEGACY_ACTIVE,
     CATALOG_ERROR,
     replace(LAYOUT_COLUMNS, check=membership_problems),
@@ -129,6 +129,10 @@ CHECKS = (
     BAD_REPLICATE,
     UNKNOWN_LAYOUT,
     MEMBERSHIP_FORMAT,
+    UNREAD_AXIS,
+    ID_SEPARATOR,
+    DUPLICATE_ID,
+    LAYOUT_OPTIONS,
 )
 
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 from cohort_dsl.builtin.pairs import IMBALANCE, SELF_PAIR
 from cohort_dsl.builtin.subsets import UNKNOWN_KEEP
 from cohort_dsl.bundle import TOP_LEVEL
-from cohort_dsl.compiler import EMPTY_RESULT
+from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
-from cohort_dsl.diagnostics import WARNING
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.includes import (INCLUDE_COLUMNS, INCLUDE_EMPTY_CELL, INCLUDE_ESCAPE, INCLUDE_FORMAT, INCLUDE_MISSING,
                                  INCLUDE_TOO_LARGE)
 from cohort_dsl.levels import NON_STRING_LEVEL
-from cohort_dsl.lint import UNUSED_SUPPRESSION
-from cohort_dsl.registry import LintRule
+from cohort_dsl.lint import INTERNAL_ERROR, UNKNOWN_SUPPRESSION, UNUSED_SUPPRESSION
+from cohort_dsl.materialize import METADATA_CONFLICT, METADATA_DIFFERS
 from cohort_dsl.schema import SCHEMA_VIOLATION, UNKNOWN_KEY
 from cohort_dsl.spec import (DUPLICATE_LEVEL, DUPLICATE_NAME, EMPTY_AXIS, FORWARD_REFERENCE, PLUGIN_CRASH, SPEC_LIMIT,
                              UNKNOWN_FIELD, UNKNOWN_NAME)
@@ -55,8 +54,13 @@ CORE_CODES = (
     UNKNOWN_FIELD,
     ROW_LIMIT,
     SPEC_LIMIT,
+    DROPPED_LEVEL,
     UNUSED_SUPPRESSION,
+    UNKNOWN_SUPPRESSION,
+    INTERNAL_ERROR,
     PLUGIN_CRASH,
+    METADATA_CONFLICT,
+    METADATA_DIFFERS,
 )
 
 

@@ -82,3 +82,64 @@ def report_warnings(project, diagnostics) -> None:
     gate is where warnings are enforced)."""
     if diagnostics:
         project.report(diagnostics, out=sys.stderr, summary=False)
+
+
+def add_report_options(parser) -> None:
+    """The options of a command that prints a lint report (as ruff users
+    expect them)."""
+    parser.add_argument("--output", "--output-file", dest="output", metavar="FILE",
+                        help="write the report to FILE instead of stdout")
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                        help="colour the text report: auto (default: when a terminal, unless NO_COLOR; FORCE_COLOR forces it)")
+    parser.add_argument("--statistics", action="store_true", help="print the count of each code instead of the findings")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when errors are found (2 stays 2)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print the findings only: no summary, notes or progress")
+
+
+def progress_for(args, label: str):
+    """A factory ``progress(total)`` of a progress line on stderr, drawn
+    only for a terminal and a human format."""
+    from cohort_dsl.progress import Progress
+
+    enabled = not args.quiet and Progress.enabled_for(sys.stderr, getattr(args, "format", "text"))
+    return lambda total: Progress(total, f"cohort-dsl {label}", sys.stderr, enabled and total > 1)
+
+
+def emit_report(project, report, args) -> None:
+    """Notes on stderr, then the report in its format (or the statistics),
+    to stdout or --output."""
+    import os
+
+    from cohort_dsl.diagnostics import UsageError, display_path
+    from cohort_dsl.paths import want_color
+    from cohort_dsl.vcs import scope_from_env
+
+    if not args.quiet and scope_from_env(os.environ) and len(report.bundles) > 3:
+        names = [display_path(b) for b in report.bundles]
+        sys.stderr.write(f"cohort-dsl: linted {len(names)} bundles: {', '.join(names[:5])}"
+                         f"{f' and {len(names) - 5} more' if len(names) > 5 else ''}\n")
+    if report.skipped and not args.quiet:
+        shown = ", ".join(display_path(p) for p in report.skipped[:3]) + (", …" if len(report.skipped) > 3 else "")
+        sys.stderr.write(f"cohort-dsl: skipped {len(report.skipped)} bundle(s) not tracked by git: {shown}\n")
+    if args.statistics and args.format != "text":
+        raise UsageError("--statistics prints text; leave out --format or use --format text")
+    report.show_summary = not args.quiet
+
+    def write(stream) -> None:
+        if not args.statistics:
+            project.report(report, args.format, stream)
+            return
+        for count, code, name in report.statistics():
+            stream.write(f"{count:>6}  {code}  {name}\n")
+        if report.show_summary:
+            stream.write(report.summary() + "\n")
+
+    if args.output:
+        from cohort_dsl.files import atomic_writer
+
+        report.color = args.color == "always"
+        with atomic_writer(args.output) as handle:
+            write(handle)
+    else:
+        report.color = want_color(args.color, sys.stdout, os.environ)
+        write(sys.stdout)
