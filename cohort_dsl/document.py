@@ -92,8 +92,6 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
     """Parse YAML text into a :class:`Document`; raise :class:`SpecError` on
     syntax errors and exceeded limits. Duplicate keys are collected in
     ``Document.diagnostics`` (the first value is kept)."""
-    import yaml
-
     if isinstance(text, bytes):
         size = len(text)
         text = decode_utf8(text, path)

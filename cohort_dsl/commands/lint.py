@@ -12,8 +12,6 @@ Suppress a finding with a comment on its line: `# noqa: R008` (or `# noqa`).
 
 from __future__ import annotations
 
-import sys
-
 HELP = "lint spec bundles against the schema, the rules and the catalogs"
 
 
