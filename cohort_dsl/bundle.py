@@ -71,14 +71,15 @@ def load_bundle(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
     directory = find_bundle_dir(path)
     config = directory / CONFIG_NAME
     shown = str(config.absolute())
+    from cohort_dsl.files import TooLarge, read_bounded
+
     try:
-        size = config.stat().st_size
-        if size > limits.max_document_bytes:
-            raise error(YAML_LIMIT.code, f"{CONFIG_NAME} is {size:,} bytes, above the limit of {limits.max_document_bytes:,}",
-                        Location(shown), hint="raise limits.max-document-bytes in the config if this is intended")
-        raw = config.read_bytes()
+        raw = read_bounded(config, limits.max_document_bytes)
+    except TooLarge:
+        raise error(YAML_LIMIT.code, f"{CONFIG_NAME} is above the limit of {limits.max_document_bytes:,} bytes",
+                    Location(shown), hint="raise limits.max-document-bytes in the config if this is intended") from None
     except OSError as exc:
-        raise error(INCLUDE_MISSING.code, f"cannot read {CONFIG_NAME}: {exc.strerror}", Location(shown)) from None
+        raise error(INCLUDE_MISSING.code, f"cannot read {CONFIG_NAME}: {exc.strerror or exc}", Location(shown)) from None
     document = load_yaml(raw, shown, limits)
     _expect_mapping(document)
     return Bundle(directory.absolute(), document, limits)

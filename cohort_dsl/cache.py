@@ -1,96 +1,111 @@
-"""The lint cache: a bundle's diagnostics, keyed by everything they depend on.
+"""The lint cache: a bundle's diagnostics, keyed by everything they depend
+on, so that a hit is always what a fresh lint would say. It can miss; it
+never lies.
 
-The key hashes the tool version, the installed plugins, the settings that
-change results, every file of the bundle, every catalog and the cohort's
-committed membership.csv. Any change misses the cache; nothing is ever
-invalidated by time. Entries live in ``.cohort-dsl-cache/`` beside the
-config file (or in the working directory), which holds its own
-``.gitignore``. ``--no-cache``, ``cache = false`` in the config or
-``COHORT_DSL_NO_CACHE=1`` turn it off.
+- **The run** (one fingerprint): cohort-dsl's version and the code of every
+  active plugin (name, distribution, version, and a digest of the module
+  files, so an edited editable install misses), the settings file's bytes,
+  every option value that can change a finding (plugin options included),
+  the selection, the limits, the severities, and the bytes of every
+  catalog as they were read.
+- **The bundle**: the digest of the exact bytes each read consumed while
+  the bundle was linted — config.yaml, each include, the committed
+  membership.csv (or the fact that there was none). An entry lists them;
+  a lookup re-reads them (regular files only, bounded) and hits only when
+  every one is unchanged. A file that changed during the lint (its bytes
+  now differ from what was read) is not stored.
+- **The entry** carries a digest over its own content: a truncated,
+  edited or foreign file is a miss, never a pass.
+
+Entries live in ``.cohort-dsl-cache/`` beside the config file (or in the
+working directory), which holds its own ``.gitignore``; delete the folder
+to clear it. ``--no-cache``, ``cache = false`` in the config or
+``COHORT_DSL_NO_CACHE=1`` turn it off (see docs/ci.md).
 """
 
 from __future__ import annotations
 
 import json
 import os
-
-try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - other Python implementations
-    from hashlib import blake2b
+import sys
 from pathlib import Path
 
 from cohort_dsl import __version__
-from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import Diagnostic, Location
+from cohort_dsl.files import ABSENT, digest_bytes, digest_file
 
 DIRECTORY = ".cohort-dsl-cache"
 DISABLE_ENV = "COHORT_DSL_NO_CACHE"
-FORMAT = 1
+FORMAT = 2
+#: option values that only change how a report looks, not what it finds
+PRESENTATION = frozenset({"format", "output", "color", "quiet", "statistics", "exit_zero", "jobs", "no_cache", "paths",
+                          "all", "tracked_only", "engine", "run", "command", "config", "disable_plugin",
+                          "require_plugins"})
+_code_digests: dict[str, str] = {}
 
 
 class LintCache:
-    def __init__(self, root: Path, run_fingerprint: str):
+    def __init__(self, root: Path, run_fingerprint: str, limit: int):
         self.directory = Path(root) / DIRECTORY / f"v{FORMAT}"
         self.run_fingerprint = run_fingerprint
-        self._file_hashes: dict[str, str] = {}
+        self.limit = limit  # the byte bound for re-reading a recorded file
 
     @classmethod
-    def for_run(cls, run, catalog_paths) -> "LintCache | None":
+    def for_run(cls, run, catalog_reads: dict[str, str]) -> "LintCache | None":
+        """The cache of a lint run, or None when caching is off.
+        ``catalog_reads``: the digests recorded while the catalogs were read."""
         settings = run.settings
         if not settings.cache or os.environ.get(DISABLE_ENV) or getattr(run.options, "no_cache", False):
             return None
         registry = run.engine.registry
+        options = {k: repr(v) for k, v in sorted(vars(run.options).items()) if k not in PRESENTATION} \
+            if run.options is not None else {}
         parts = [
             __version__,
-            sorted(f"{p.name}={p.dist}:{p.version}" for p in registry.plugins),
+            sorted((p.name, p.dist, p.version, _code_digest(run.engine.pm.get_plugin(p.name), p)) for p in registry.plugins),
+            _settings_digest(settings),
+            options,
             sorted(run.selection.select), sorted(run.selection.ignore),
             repr(settings.limits), sorted(settings.severity.items()),
             sorted((axis, str(cat.path), cat.column) for axis, cat in run.catalogs.items()),
+            sorted(catalog_reads.items()),
         ]
-        cache = cls(settings.root, "")
-        parts.append(sorted(cache.file_hash(p) for p in catalog_paths))
-        cache.run_fingerprint = _digest(json.dumps(parts, default=str))
-        return cache
-
-    def file_hash(self, path) -> str:
-        key = str(path)
-        known = self._file_hashes.get(key)
-        if known is None:
-            try:
-                with open(path, "rb") as handle:
-                    known = blake2b(handle.read(), digest_size=16).hexdigest()
-            except OSError:
-                known = "-"
-            self._file_hashes[key] = known
-        return known
+        limits = settings.limits
+        return cls(settings.root, digest_bytes(json.dumps(parts, default=str).encode("utf-8")),
+                   max(limits.max_include_bytes, limits.max_document_bytes))
 
     def key(self, config_path: Path) -> str:
-        bundle = Path(config_path).parent
-        files = []
-        for dirpath, dirnames, filenames in os.walk(bundle):
-            dirnames.sort()
-            for name in sorted(filenames):
-                path = os.path.join(dirpath, name)
-                files.append((os.path.relpath(path, bundle), self.file_hash(path)))
-        located = DataRoot.of_bundle(bundle)
-        extra = self.file_hash(located[0].membership_file(located[1])) if located else ""
-        return _digest(json.dumps([self.run_fingerprint, str(bundle.absolute()), files, extra]))
+        """Where a bundle's entry lives: the run and the bundle's path."""
+        return digest_bytes(json.dumps([self.run_fingerprint, str(Path(config_path).absolute())]).encode("utf-8"))
 
     def get(self, key: str) -> list[Diagnostic] | None:
+        """The stored diagnostics, when the entry is intact and every file
+        it read still has the bytes it had."""
         try:
             with open(self.directory / key[:2] / f"{key}.json", encoding="utf-8") as handle:
-                payload = json.load(handle)
-            return [_load(item) for item in payload]
-        except (OSError, ValueError, KeyError, TypeError):
+                entry = json.load(handle)
+            body = entry["body"]
+            if entry["digest"] != _entry_digest(body) or body["key"] != key:
+                return None
+            for path, digest in body["reads"]:
+                if digest_file(path, self.limit) != digest:
+                    return None
+            return [_load(item) for item in body["diagnostics"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def put(self, key: str, diagnostics: list[Diagnostic]) -> None:
+    def put(self, key: str, diagnostics: list[Diagnostic], reads: dict[str, str]) -> None:
+        """Store a result with the digests of the bytes it was computed
+        from — unless a file changed while it was being read."""
         from cohort_dsl.files import write_text
 
         try:
+            if any(digest_file(path, self.limit) != digest for path, digest in reads.items()):
+                return  # changed mid-run: the result may belong to neither version
+            body = {"key": key, "reads": sorted(reads.items()), "diagnostics": [_dump(d) for d in diagnostics]}
             self._ensure_directory()
-            write_text(self.directory / key[:2] / f"{key}.json", json.dumps([_dump(d) for d in diagnostics]))
+            write_text(self.directory / key[:2] / f"{key}.json",
+                       json.dumps({"digest": _entry_digest(body), "body": body}))
         except OSError:
             pass  # a read-only checkout: linting still works, just uncached
 
@@ -101,8 +116,43 @@ class LintCache:
             (top / ".gitignore").write_text("# Automatically created by cohort-dsl.\n*\n", encoding="utf-8")
 
 
-def _digest(text: str) -> str:
-    return blake2b(text.encode("utf-8"), digest_size=20).hexdigest()
+def _entry_digest(body: dict) -> str:
+    return digest_bytes(json.dumps(body, sort_keys=True).encode("utf-8"))
+
+
+def _settings_digest(settings) -> str:
+    if settings.path is None:
+        return ABSENT
+    try:
+        return digest_file(settings.path, 1 << 24)
+    except OSError:
+        return ABSENT
+
+
+def _code_digest(obj, info) -> str:
+    """A digest of the source files a plugin runs: its module's (its
+    package's files for a package), and for the built-ins the whole
+    cohort_dsl package. An editable install edited in place keeps its
+    version but changes this."""
+    if info.builtin:
+        obj = sys.modules["cohort_dsl"]
+    module = obj if hasattr(obj, "__file__") else sys.modules.get(getattr(type(obj), "__module__", ""), None)
+    origin = getattr(module, "__file__", None)
+    if not origin:
+        return "-"
+    known = _code_digests.get(origin)
+    if known is not None:
+        return known
+    origin = Path(origin)
+    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    parts = []
+    for path in files:
+        try:
+            parts.append(f"{path.relative_to(origin.parent)}:{digest_file(path, 1 << 24)}")
+        except OSError:
+            parts.append(f"{path.name}:?")
+    _code_digests[str(origin)] = known = digest_bytes("\n".join(parts).encode("utf-8"))
+    return known
 
 
 def _dump(d: Diagnostic) -> dict:

@@ -311,6 +311,12 @@ class _Builder:
             raise error(YAML_FEATURE.code, f"unsupported YAML tag {node.tag!r}",
                         Location(self.doc.path, *self._pos(node)))
 
+    def _bad_tagged(self, node):
+        shown = node.tag.replace(_TAG, "!!")
+        return error(YAML_FEATURE.code, f"{shown} {node.value!r} is not a valid {shown[2:]}",
+                     Location(self.doc.path, *self._pos(node)),
+                     f'drop the tag, and quote the value if it is a name: "{node.value}"')
+
     def _scalar(self, node, path: tuple):
         tag = node.tag
         c = self.constructor
@@ -330,8 +336,12 @@ class _Builder:
             else:
                 value = _UNSUPPORTED
         except ValueError:  # e.g. an integer of thousands of digits
-            raise error(NON_STRING_LEVEL.code, f"{node.value[:20]}… is too long a number", Location(self.doc.path, *self._pos(node)),
-                        f'quote it if it is a name: "{node.value[:20]}…"') from None
+            if len(node.value) > 20:
+                raise error(NON_STRING_LEVEL.code, f"{node.value[:20]}… is too long a number", Location(self.doc.path, *self._pos(node)),
+                            f'quote it if it is a name: "{node.value[:20]}…"') from None
+            raise self._bad_tagged(node) from None
+        except (KeyError, IndexError, TypeError):  # an explicit tag on text it cannot read: `!!bool maybe`, `!!int ''`
+            raise self._bad_tagged(node) from None
         if value is _UNSUPPORTED:
             if tag == _TAG + "timestamp":
                 # An unquoted date is a name here (`2024-05-01` as a level).

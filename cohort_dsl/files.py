@@ -1,15 +1,167 @@
-"""Atomic file writes: a temporary file in the same folder, then a rename.
+"""Files: bounded reads of regular files, recorded; atomic writes.
 
-A reader (or a crash, or SIGKILL) sees the old file or the new one, never a
-half-written one; on failure the temporary file is removed.
+Reads: :func:`read_bounded` and :func:`open_text` open a file without
+blocking, check the opened descriptor is a regular file (a FIFO would hang,
+``/dev/zero`` would never end) and read at most a byte bound. While a
+:func:`recording` is active, each read leaves the digest of the exact bytes
+read, so a cache keyed by them can never store a result under content it did
+not see.
+
+Writes: a temporary file in the same folder, then a rename. A reader (or a
+crash, or SIGKILL) sees the old file or the new one, never a half-written
+one; on failure the temporary file is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import io
 import os
+import stat
 import tempfile
 from pathlib import Path
+
+try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - other Python implementations
+    from hashlib import blake2b
+
+ABSENT = "-"  # the digest recorded for a file that did not exist
+_reads: contextvars.ContextVar = contextvars.ContextVar("cohort_dsl_reads", default=None)
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, a device, a socket or a folder."""
+
+
+class TooLarge(OSError):
+    """A file above the byte bound it was read with."""
+
+    def __init__(self, path, limit: int):
+        super().__init__(f"{path} is larger than {limit:,} bytes")
+        self.filename, self.limit = str(path), limit
+
+
+def digest_bytes(data: bytes) -> str:
+    return blake2b(data, digest_size=16).hexdigest()
+
+
+@contextlib.contextmanager
+def recording():
+    """Collect ``{absolute path: digest of the bytes read}`` for the reads
+    made inside the block (a file found absent is recorded as ``ABSENT``)."""
+    log: dict[str, str] = {}
+    token = _reads.set(log)
+    try:
+        yield log
+    finally:
+        _reads.reset(token)
+
+
+def record_absent(path) -> None:
+    """Note that the lint looked for ``path`` and found nothing (its later
+    appearance must change a cached result)."""
+    log = _reads.get()
+    if log is not None:
+        log.setdefault(str(Path(path).absolute()), ABSENT)
+
+
+def _open_regular(path) -> int:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"{path} is not a regular file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_bounded(path, limit: int) -> bytes:
+    """The bytes of a regular file, at most ``limit`` of them (above it:
+    :class:`TooLarge`); recorded when a :func:`recording` is active."""
+    fd = _open_regular(path)
+    try:
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(path, limit)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    log = _reads.get()
+    if log is not None:
+        log[str(Path(path).absolute())] = digest_bytes(data)
+    return data
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw reader over a descriptor that hashes what passes through; on
+    close it reads what was left unread (so the digest is the file's) and
+    records it."""
+
+    def __init__(self, fd: int, path):
+        super().__init__()
+        self.fd, self.path, self.hash = fd, path, blake2b(digest_size=16)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = os.read(self.fd, len(buffer))
+        self.hash.update(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                while True:
+                    rest = os.read(self.fd, 1 << 20)
+                    if not rest:
+                        break
+                    self.hash.update(rest)
+                log = _reads.get()
+                if log is not None:
+                    log[str(Path(self.path).absolute())] = self.hash.hexdigest()
+            finally:
+                os.close(self.fd)
+        super().close()
+
+
+def open_text(path, encoding: str = "utf-8-sig"):
+    """A text stream (UTF-8, a BOM allowed; newlines as written) over a
+    regular file, streamed rather than read whole; recorded like
+    :func:`read_bounded`."""
+    fd = _open_regular(path)
+    return io.TextIOWrapper(io.BufferedReader(_HashingReader(fd, path), 1 << 16), encoding=encoding, newline="")
+
+
+def digest_file(path, limit: int) -> str:
+    """The digest :func:`read_bounded` would record, ``ABSENT`` for a file
+    that does not exist; raises for what cannot be read."""
+    try:
+        fd = _open_regular(path)
+    except FileNotFoundError:
+        return ABSENT
+    try:
+        h, size = blake2b(digest_size=16), 0
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return h.hexdigest()
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(path, limit)
+            h.update(chunk)
+    finally:
+        os.close(fd)
 
 TEMP_PREFIX = ".cohort-dsl-tmp-"
 _umask: int | None = None

@@ -160,15 +160,16 @@ def _resolve(rel: str, bundle_dir: Path, at: Location) -> Path:
 def read(path: Path, at: Location, limits: Limits) -> Include:
     """Read an include (already resolved) into rows with locations."""
     shown = str(path)
+    from cohort_dsl.files import TooLarge, read_bounded
+
     try:
-        size = path.stat().st_size
-        if size > limits.max_include_bytes:
-            raise error(INCLUDE_TOO_LARGE.code,
-                        f"include {path.name} is {size:,} bytes, above the limit of {limits.max_include_bytes:,}",
-                        at, hint="raise limits.max-include-bytes in the config if this is intended")
-        raw = path.read_bytes()
+        raw = read_bounded(path, limits.max_include_bytes)
+    except TooLarge:
+        raise error(INCLUDE_TOO_LARGE.code,
+                    f"include {path.name} is above the limit of {limits.max_include_bytes:,} bytes",
+                    at, hint="raise limits.max-include-bytes in the config if this is intended") from None
     except OSError as exc:
-        raise error(INCLUDE_MISSING.code, f"include {path.name} cannot be read: {exc.strerror}", at) from None
+        raise error(INCLUDE_MISSING.code, f"include {path.name} cannot be read: {exc.strerror or exc}", at) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -145,11 +145,14 @@ def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     registry severities); from the cache when nothing it depends on changed."""
     if run.cache is None:
         return _lint_bundle(config_path, run)
+    from cohort_dsl.files import recording
+
     key = run.cache.key(config_path)
     cached = run.cache.get(key)
     if cached is None:
-        cached = _lint_bundle(config_path, run)
-        run.cache.put(key, cached)
+        with recording() as reads:  # the bytes this result is computed from
+            cached = _lint_bundle(config_path, run)
+        run.cache.put(key, cached, reads)
     return cached
 
 
@@ -294,9 +297,12 @@ def _apply_suppressions(diagnostics: list[Diagnostic], run: LintRun, config_path
 
 
 def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
+    from cohort_dsl.files import read_bounded
+    from cohort_dsl.limits import DEFAULT_LIMITS
+
     table = {}
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = read_bounded(path, DEFAULT_LIMITS.max_include_bytes).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return table
     for number, line in enumerate(text.splitlines(), start=1):

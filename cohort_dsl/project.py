@@ -120,8 +120,11 @@ class Project:
         from cohort_dsl.lint import LintRun, finish, lint_many, targets
         from cohort_dsl.report import Report
 
+        from cohort_dsl.files import recording
+
         refs = settings_refs(self.settings) + list(extra_catalog_refs)
-        catalogs, catalog_problems = self.catalogs(extra_catalog_refs)
+        with recording() as catalog_reads:
+            catalogs, catalog_problems = self.catalogs(extra_catalog_refs)
         paths = [str(p) for p in paths]
         if paths:
             configs = targets(paths, self.data_root, catalog_files(refs), self.settings.path)
@@ -139,7 +142,7 @@ class Project:
         if use_cache and not catalog_problems:  # a broken catalog is reported afresh each run
             from cohort_dsl.cache import LintCache
 
-            run.cache = LintCache.for_run(run, sorted(catalog_files(refs)))
+            run.cache = LintCache.for_run(run, catalog_reads)
         bar = progress(len(configs)) if progress is not None else None
         try:
             diagnostics = finish(catalog_problems, run) + lint_many(configs, run, jobs or self.settings.jobs, bar)

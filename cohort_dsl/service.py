@@ -40,7 +40,9 @@ def _iter(path: Path, columns: tuple):
 
     shown = str(path)
     try:
-        with open(path, encoding="utf-8", newline="") as handle:
+        from cohort_dsl.files import open_text
+
+        with open_text(path) as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
             if header is None or tuple(h.strip() for h in header) != columns:
@@ -58,7 +60,7 @@ def _iter(path: Path, columns: tuple):
     except csv.Error as exc:
         raise error(MEMBERSHIP_FORMAT.code, f"{path.name}: malformed CSV: {exc}", Location(shown)) from None
     except OSError as exc:
-        raise error(MEMBERSHIP_FORMAT.code, f"cannot read {path.name}: {exc.strerror}", Location(shown)) from None
+        raise error(MEMBERSHIP_FORMAT.code, f"cannot read {path.name}: {exc.strerror or exc}", Location(shown)) from None
 
 
 def membership_diff(old_path: Path, new_path: Path) -> tuple[list[str], list[str]]:

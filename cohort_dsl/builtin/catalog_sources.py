@@ -17,15 +17,20 @@ from cohort_dsl.diagnostics import Location, did_you_mean, error
 from cohort_dsl.hookspecs import hookimpl
 
 
+CATALOG_BYTES = 1 << 28  # a catalog is a table of names: 256 MiB is far beyond any
+
+
 def _read_text(path: Path) -> str:
+    from cohort_dsl.files import read_bounded
+
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, CATALOG_BYTES)
     except FileNotFoundError:
         siblings = [p.name for p in path.parent.iterdir()] if path.parent.is_dir() else []
         raise error(CATALOG_ERROR.code, f"catalog file {path.name} not found", Location(str(path)),
                     did_you_mean(path.name, siblings) or "check the catalog paths in the config (relative to the data root)") from None
     except OSError as exc:
-        raise error(CATALOG_ERROR.code, f"catalog file {path.name} cannot be read: {exc.strerror}", Location(str(path))) from None
+        raise error(CATALOG_ERROR.code, f"catalog file {path.name} cannot be read: {exc.strerror or exc}", Location(str(path))) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

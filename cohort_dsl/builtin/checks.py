@@ -88,7 +88,13 @@ def _membership_walk(context) -> tuple[list, list]:
         committed = context.membership_file
         # Collisions are found from the factors when the membership is built;
         # only the stale check walks the records.
-        stale = _compare_committed(context, membership, committed) if committed is not None and committed.is_file() else []
+        stale = []
+        if committed is not None and committed.is_file():
+            stale = _compare_committed(context, membership, committed)
+        elif committed is not None:
+            from cohort_dsl.files import record_absent
+
+            record_absent(committed)  # a membership.csv that appears later changes this result
         cached = (list(membership.diagnostics), stale)
     except SpecError as exc:  # M001/M004/M005: reported once
         cached = (exc.diagnostics, [])

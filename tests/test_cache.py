@@ -1,0 +1,187 @@
+"""The lint cache can miss but never lie (docs/ci.md, "The lint cache").
+
+Each test lints twice through the real CLI with the cache on, changing
+something between (or during) the runs that a stale cache would hide.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from cohort_dsl import Diagnostic, LintRule, hookimpl
+from cohort_dsl.cli import main
+from cohort_dsl.pluginmanager import build_engine
+from cohort_dsl.testing import write_files
+
+SPEC = """axes:
+  combo_id: '@file:combos.csv'
+  draft_template: [d1]
+  draft_llm: [m1]
+  essay_template: [e1]
+  essay_llm: [m1]
+  evaluation_template: [v1]
+  evaluation_llm: [m1]
+"""
+GOOD = "combo_id\nc1\nc2\n"
+BAD = "combo_id\nc1\nnot-in-catalog\n"
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.delenv("COHORT_DSL_NO_CACHE", raising=False)
+    write_files(tmp_path, {
+        "cohort-dsl.toml": 'data-root = "data"\n[catalogs]\ncombo_id = "combos.csv:combo_id"\n',
+        "data/combos.csv": "combo_id\nc1\nc2\n",
+        "data/cohorts/c1/spec/config.yaml": SPEC,
+        "data/cohorts/c1/spec/combos.csv": GOOD,
+    })
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def lint(capsys, *args, plugins=()) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    rc = main(["lint", "--all", "--format", "json", *args], engine=build_engine(list(plugins), entry_points=False))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return rc, [d["code"] for d in json.loads(out)["diagnostics"]]
+
+
+def entries(root: Path) -> list[Path]:
+    return sorted((root / ".cohort-dsl-cache").rglob("*.json"))
+
+
+def test_a_hit_gives_what_a_fresh_lint_gives(repo, capsys):
+    assert lint(capsys) == (0, [])
+    assert len(entries(repo)) == 1
+    (repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")
+    assert lint(capsys) == (1, ["C001"])
+
+
+def test_an_include_replaced_during_the_run_is_never_stored_as_the_other_version(repo, capsys):
+    include = repo / "data/cohorts/c1/spec/combos.csv"
+
+    class SwapAfterRead:
+        """A check that replaces the include after it was read: the result
+        belongs to the bytes read (GOOD), the file now holds BAD."""
+
+        @hookimpl
+        def cohort_dsl_lint_rules(self):
+            def swap(context):
+                include.write_text(BAD, encoding="utf-8")
+                return []
+
+            return [LintRule("TS100", "swap", "test", check=swap)]
+
+    assert lint(capsys, plugins=[SwapAfterRead()]) == (0, [])
+    # the next run, with the same plugin set, must see BAD's finding, not the stored pass
+    include.write_text(BAD, encoding="utf-8")
+    assert lint(capsys, plugins=[SwapAfterRead()])[1] == ["C001"]
+
+
+def test_a_tampered_entry_is_a_miss_not_a_pass(repo, capsys):
+    (repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")
+    assert lint(capsys) == (1, ["C001"])
+    (entry,) = entries(repo)
+    payload = json.loads(entry.read_text(encoding="utf-8"))
+    payload["body"]["diagnostics"] = []
+    entry.write_text(json.dumps(payload), encoding="utf-8")
+    assert lint(capsys) == (1, ["C001"])
+    entry.write_text("{not json", encoding="utf-8")
+    assert lint(capsys) == (1, ["C001"])
+
+
+class LabRule:
+    """A plugin with its own option: findings depend on it."""
+
+    @hookimpl
+    def cohort_dsl_add_options(self, parser, command):
+        if command == "lint":
+            parser.add_argument("--lab-max-rows", type=int, default=10**9)
+
+    @hookimpl
+    def cohort_dsl_lint_rules(self):
+        def too_big(context):
+            limit = getattr(context.options, "lab_max_rows", 10**9)
+            if context.compiled.count > limit:
+                yield Diagnostic("LAB001", f"{context.compiled.count} rows > {limit}", context.bundle.document.loc())
+
+        return [LintRule("LAB001", "lab-rows", "too many rows for the lab", check=too_big)]
+
+
+def test_a_plugin_option_is_part_of_the_key(repo, capsys):
+    assert lint(capsys, plugins=[LabRule()]) == (0, [])
+    assert lint(capsys, "--lab-max-rows", "1", plugins=[LabRule()]) == (1, ["LAB001"])
+
+
+def test_editing_a_plugin_module_misses(repo, capsys, tmp_path, monkeypatch):
+    module_dir = tmp_path / "plugin_src"
+    module_dir.mkdir()
+    source = module_dir / "cache_test_plugin.py"
+    source.write_text("from cohort_dsl import hookimpl\n\n@hookimpl\ndef cohort_dsl_lint_rules():\n    return []\n",
+                      encoding="utf-8")
+    monkeypatch.syspath_prepend(str(module_dir))
+    import cache_test_plugin
+
+    lint(capsys, plugins=[cache_test_plugin])
+    first = entries(repo)
+    source.write_text(source.read_text(encoding="utf-8") + "# edited in place, same version\n", encoding="utf-8")
+    from cohort_dsl import cache
+
+    cache._code_digests.clear()  # a new process would compute it afresh
+    lint(capsys, plugins=[cache_test_plugin])
+    assert len(entries(repo)) == len(first) + 1, "an edited plugin must not reuse the old entry"
+    sys.modules.pop("cache_test_plugin", None)
+
+
+def test_a_membership_that_appears_later_misses(repo, capsys):
+    assert lint(capsys) == (0, [])
+    (repo / "data/cohorts/c1/membership.csv").write_text("stage,gen_id\ndraft,d_nothing\n", encoding="utf-8")
+    assert lint(capsys)[1] == ["M003"]
+
+
+def test_a_settings_edit_misses(repo, capsys):
+    (repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")
+    assert lint(capsys) == (1, ["C001"])
+    (repo / "cohort-dsl.toml").write_text('data-root = "data"\n', encoding="utf-8")  # no catalog any more
+    assert lint(capsys) == (0, [])
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_files_no_spec_reads_are_never_opened(repo, capsys):
+    """A FIFO (it would block a reader forever) and a link to /dev/zero
+    (it would never end) beside the spec: lint, cached or not, never
+    touches them."""
+    spec = repo / "data/cohorts/c1/spec"
+    os.mkfifo(spec / "pipe")
+    if Path("/dev/zero").exists():
+        os.symlink("/dev/zero", spec / "zeros.csv")
+    done = {}
+
+    def run():
+        done["first"] = lint(capsys)
+        done["second"] = lint(capsys)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "lint blocked on a file no spec refers to"
+    assert done["first"] == done["second"] == (0, [])
+
+
+def test_an_include_that_is_a_fifo_is_an_error_not_a_hang(repo, capsys):
+    include = repo / "data/cohorts/c1/spec/combos.csv"
+    include.unlink()
+    os.mkfifo(include)
+    done = {}
+    worker = threading.Thread(target=lambda: done.setdefault("result", lint(capsys)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive()
+    assert done["result"] == (1, ["I001"])
