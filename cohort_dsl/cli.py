@@ -21,7 +21,11 @@ def main(argv: list[str] | None = None, engine=None) -> int:
     replaces the default plugin set, e.g. in tests."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv in (["--version"], ["-V"]):
-        sys.stdout.write(f"cohort-dsl {__version__}\n")
+        try:
+            sys.stdout.write(f"cohort-dsl {__version__}\n")
+            sys.stdout.flush()
+        except (AttributeError, OSError, ValueError):  # stdout closed or gone: nothing to tell
+            return EXIT_USAGE
         return EXIT_OK
     try:
         return _run(argv, engine)
@@ -65,7 +69,7 @@ def _run(argv: list[str], engine=None) -> int:
         sys.stderr.write(f"cohort-dsl: error: {where}{exc.strerror or exc}\n")
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if os.environ.get(DEBUG_ENV):
+        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
             raise
         from cohort_dsl.schema import SchemaFragmentError
 

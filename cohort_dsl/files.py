@@ -184,12 +184,33 @@ def temp_beside(path: Path) -> tuple[int, str]:
 
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""):
+    """Write ``path`` through a temporary file renamed onto it. What is
+    there is written *through*, never replaced: a symlink keeps pointing
+    where it did (the file it points at is replaced), and a device or FIFO
+    (``/dev/null``, ``/dev/stdout``) is written directly. Errors name
+    ``path``, not the temporary file."""
+    shown = str(path)
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
+    try:
+        existing = os.stat(path)
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise IsADirectoryError(21, "is a folder, not a file", shown)
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        try:
+            with open(path, mode, **({} if "b" in mode else {"encoding": encoding, "newline": newline})) as handle:
+                yield handle
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), shown) from None
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = temp_beside(path)
     except OSError as exc:  # name the file the user asked for, not its parent
-        raise OSError(exc.errno, f"cannot write the file here ({exc.strerror})", str(path)) from None
+        raise OSError(exc.errno, f"cannot write the file here ({exc.strerror})", shown) from None
     try:
         if "b" in mode:
             handle = os.fdopen(fd, mode)
@@ -200,6 +221,10 @@ def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise OSError(exc.errno, exc.strerror or str(exc), shown) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

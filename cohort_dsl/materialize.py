@@ -88,10 +88,11 @@ def bundle_hash(directory: Path) -> str:
 
 
 def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool = False,
-                seed_metadata: bool = False) -> Outcome:
+                seed_metadata: bool = False, progress=None) -> Outcome:
     """Write the files of ``membership`` (a :class:`~cohort_dsl.membership.Membership`
     the caller has checked: :meth:`cohort_dsl.project.Project.materialize`
-    refuses errors before calling this)."""
+    refuses errors before calling this). ``progress`` (a
+    :class:`cohort_dsl.progress.Progress`) advances as records are written."""
     from cohort_dsl.rows import csv_field
 
     compiled, cohort_id = membership.compiled, membership.cohort_id
@@ -118,11 +119,13 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
         slim.write(line(SLIM_COLUMNS))
         wide.write(line(membership.wide_columns))
-        for record in membership.records():
+        for number, record in enumerate(membership.records(), start=1):
             slim.write(line(record[:2]))
             wide.write(line(record))
             stage = stats[record.stage]
             stage["count"] += 1
+            if progress is not None and not number % 4096:
+                progress.advance(4096)
             stage["templates"].add(record.template_id)
             if record.llm_model_id:
                 stage["llms"].add(record.llm_model_id)

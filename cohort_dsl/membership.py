@@ -411,15 +411,21 @@ class Membership:
             self.counts[name] = len(seen)
             parent_of = self._id_function(depth, parent_of)
 
-    def generations(self) -> int:
-        """How many records the last stage has (arithmetic on the projected
+    def stage_sizes(self) -> list[int]:
+        """How many records each stage has (arithmetic on the projected
         factors; no record is made)."""
-        columns = self.id_columns(len(self.stages) - 1)
-        lists, _ = self.projection(columns, self.normalizers())
-        total = 1
-        for rows in lists:
-            total *= len(rows)
-        return total
+        normalizers, sizes = self.normalizers(), []
+        for depth, b in enumerate(self.stages):
+            lists, _ = self.projection(self.id_columns(depth) + b.attributes, normalizers)
+            total = 1
+            for rows in lists:
+                total *= len(rows)
+            sizes.append(total)
+        return sizes
+
+    def generations(self) -> int:
+        """How many records the last stage has."""
+        return self.stage_sizes()[-1]
 
 
 def _getter(positions: list[int]):

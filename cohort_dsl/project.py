@@ -154,11 +154,12 @@ class Project:
 
     # -- emit -------------------------------------------------------------------
     def materialize(self, cohort_id: str, *, force: bool = False, seed_metadata: bool = False,
-                    layout: str | None = None, extra_catalog_refs: Iterable = ()):
+                    layout: str | None = None, extra_catalog_refs: Iterable = (), progress=None):
         """Write a cohort's membership files (see docs/cohorts.md). The
         cohort is linted first, exactly as ``lint`` would: any error (but a
         stale membership when ``force``) raises :class:`SpecError` and
-        nothing is written. Returns a :class:`cohort_dsl.materialize.Outcome`."""
+        nothing is written. Returns a :class:`cohort_dsl.materialize.Outcome`.
+        ``progress``: a factory ``progress(total)`` as for :meth:`lint`."""
         from cohort_dsl.materialize import materialize
         from cohort_dsl.membership import STALE_MEMBERSHIP
 
@@ -168,10 +169,15 @@ class Project:
         found = self.policy.refuse_errors(found)
         catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
         membership = self.membership(self.compile(config), cohort_id, layout)
+        bar = progress(sum(membership.stage_sizes())) if progress is not None else None
         try:
-            outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata)
+            outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata,
+                                  progress=bar)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
+        finally:
+            if bar is not None:
+                bar.close()
         outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
         return outcome
 

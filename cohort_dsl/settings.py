@@ -87,14 +87,36 @@ def find_config(start: Path | None = None) -> Path | None:
         if candidate.is_file():
             return candidate
         candidate = folder / PYPROJECT
-        if candidate.is_file():
-            try:
-                text = candidate.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                continue
-            if "[tool.cohort-dsl" in text or '"cohort-dsl"' in text:
-                return candidate
+        if candidate.is_file() and _has_table(candidate):
+            return candidate
     return None
+
+
+def _has_table(pyproject: Path) -> bool:
+    """A pyproject.toml configures cohort-dsl when it has a
+    ``[tool.cohort-dsl]`` table, not merely the name (in its dependencies,
+    say). One that cannot be read is left to the walk (it may be someone
+    else's); naming it with --config reports why."""
+    try:
+        text = pyproject.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    if TABLE not in text:
+        return False
+    try:
+        data = _toml().loads(text)
+    except ValueError:
+        return "[tool.cohort-dsl" in text  # broken, but meant for us: report its error
+    tool = data.get("tool")
+    return isinstance(tool, dict) and isinstance(tool.get(TABLE), dict)
+
+
+def _toml():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    return tomllib
 
 
 def load_settings(path: Path | str | None = None, start: Path | None = None) -> Settings:
@@ -111,18 +133,34 @@ def load_settings(path: Path | str | None = None, start: Path | None = None) -> 
 
 
 def _read_table(path: Path) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    """The settings table of a config file; a file that is not UTF-8, not
+    TOML, or whose table is not a table is a usage error located in it."""
+    import re
+
+    tomllib = _toml()
     try:
         with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: cannot read the config: {exc}") from None
-    if path.name == CONFIG_FILE:
-        return data.get("tool", {}).get(TABLE, data)
-    return data.get("tool", {}).get(TABLE, {})
+            raw = handle.read(1 << 24)
+        data = tomllib.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise UsageError(f"{path}:{line}: the config is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = f"{path}:{found.group(1)}:{found.group(2)}" if found else str(path)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise UsageError(f"{where}: invalid TOML: {message}") from None
+    if path.name == CONFIG_FILE and not isinstance(data.get("tool"), dict):
+        return data
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise UsageError(f"{path}: `tool` must be a table ([tool.{TABLE}])")
+    table = tool.get(TABLE, data if path.name == CONFIG_FILE else {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [tool.{TABLE}] must be a table of settings, not {type(table).__name__}")
+    return table
 
 
 def _from_table(table: dict, path: Path) -> Settings:

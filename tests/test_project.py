@@ -242,3 +242,26 @@ def test_nothing_but_the_entry_points_imports_the_cli():
         if path.name in ("cli.py", "__main__.py", "testing.py"):  # testing.py: `project.run(...)` runs the CLI
             continue
         assert "cohort_dsl.cli" not in path.read_text(encoding="utf-8"), path
+
+
+def test_materialize_reports_progress_per_record(repo, engine):
+    """The progress line of a long materialize advances as records are
+    written, up to the count known beforehand (arithmetic, no record made)."""
+    root = repo({"c1": {"config.yaml": full_spec("[d1, d2]", "  draft_replicate: " + str([str(i) for i in range(1, 3001)]).replace("'", '"') + "\n")}})
+    seen = {}
+
+    class Recorder:
+        def __init__(self, total):
+            seen["total"], seen["done"], seen["closed"] = total, 0, False
+
+        def advance(self, n=1):
+            seen["done"] += n
+
+        def close(self):
+            seen["closed"] = True
+
+    project = Project.load(root / "cohort-dsl.toml", engine=engine)
+    outcome = project.materialize("c1", progress=Recorder)
+    total = sum(outcome.counts.values())
+    assert seen["total"] == total == 18_000
+    assert seen["closed"] and 0 < seen["done"] <= total and total - seen["done"] < 4096

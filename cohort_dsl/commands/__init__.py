@@ -96,13 +96,14 @@ def add_report_options(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="print the findings only: no summary, notes or progress")
 
 
-def progress_for(args, label: str):
+def progress_for(args, label: str, minimum: int = 2):
     """A factory ``progress(total)`` of a progress line on stderr, drawn
-    only for a terminal and a human format."""
+    only for a terminal, a human format and at least ``minimum`` items of
+    work (long work: the short is over before a line would help)."""
     from cohort_dsl.progress import Progress
 
-    enabled = not args.quiet and Progress.enabled_for(sys.stderr, getattr(args, "format", "text"))
-    return lambda total: Progress(total, f"cohort-dsl {label}", sys.stderr, enabled and total > 1)
+    enabled = not getattr(args, "quiet", False) and Progress.enabled_for(sys.stderr, getattr(args, "format", "text"))
+    return lambda total: Progress(total, f"cohort-dsl {label}", sys.stderr, enabled and total >= minimum)
 
 
 def emit_report(project, report, args) -> None:

@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from cohort_dsl.commands import catalog_refs, project_for, report_warnings
+    from cohort_dsl.commands import catalog_refs, progress_for, project_for, report_warnings
     from cohort_dsl.diagnostics import SpecError, UsageError, display_path
 
     project = project_for(args)
@@ -38,7 +38,8 @@ def run(args) -> int:
     for cohort_id in cohort_ids:
         try:
             outcome = project.materialize(cohort_id, force=args.force, seed_metadata=args.seed_metadata,
-                                          layout=args.layout, extra_catalog_refs=catalog_refs(args))
+                                          layout=args.layout, extra_catalog_refs=catalog_refs(args),
+                                          progress=progress_for(args, f"materialize {cohort_id}", 100_000))
         except SpecError as exc:
             if len(cohort_ids) == 1:
                 raise

@@ -1,0 +1,119 @@
+"""Hostile files and faults: writes go through what is there instead of
+replacing it, configuration files are read defensively, and the CLI's own
+edges (debug switch, a closed stdout) never show a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cohort_dsl.cli import main
+from cohort_dsl.pluginmanager import build_engine
+from cohort_dsl.testing import write_files
+
+SPEC = "axes:\n  a: [x, y]\n"
+
+
+@pytest.fixture
+def bundle(tmp_path, monkeypatch):
+    write_files(tmp_path, {"spec/config.yaml": SPEC})
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "spec"
+
+
+def run(capsys, *args):
+    capsys.readouterr()
+    rc = main([str(a) for a in args], engine=build_engine(entry_points=False))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and "internal error" not in err
+    return rc, out, err
+
+
+# -- writes go through, never replace ----------------------------------------------
+
+@pytest.mark.skipif(not Path("/dev/null").exists(), reason="needs /dev/null")
+def test_a_device_is_written_through_not_replaced(bundle, capsys):
+    before = os.stat("/dev/null")
+    rc, _, err = run(capsys, "compile", bundle, "--out", "/dev/null")
+    assert rc == 0, err
+    after = os.stat("/dev/null")
+    assert (after.st_mode, after.st_rdev) == (before.st_mode, before.st_rdev)  # still the device
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_a_full_device_names_the_users_path(bundle, capsys):
+    rc, _, err = run(capsys, "compile", bundle, "--out", "/dev/full")
+    assert rc == 2 and "/dev/full" in err and ".cohort-dsl-tmp" not in err
+    assert Path("/dev/full").is_char_device()
+
+
+def test_a_symlink_keeps_pointing_where_it_did(bundle, capsys, tmp_path):
+    target = tmp_path / "elsewhere" / "rows.csv"
+    target.parent.mkdir()
+    target.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "rows.csv"
+    link.symlink_to(target)
+    rc, _, err = run(capsys, "compile", bundle, "--out", link)
+    assert rc == 0, err
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text(encoding="utf-8") == "a\nx\ny\n"
+
+
+def test_a_folder_as_out_names_the_users_path(bundle, capsys, tmp_path):
+    rc, _, err = run(capsys, "compile", bundle, "--out", tmp_path)
+    assert rc == 2 and str(tmp_path) in err and ".cohort-dsl-tmp" not in err
+    assert not list(tmp_path.glob(".cohort-dsl-tmp-*"))
+
+
+# -- configuration files --------------------------------------------------------------
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("pyproject.toml", b"tool = 3\n", "`tool` must be a table"),
+    ("pyproject.toml", b"[tool]\ncohort-dsl = 3\n", "must be a table of settings"),
+    ("cohort-dsl.toml", b"\xff\xfe", "not valid UTF-8"),
+    ("cohort-dsl.toml", b"data-root = \"data\"\nmax-rows = \n", "cohort-dsl.toml:2:"),
+    ("cohort-dsl.toml", b"max-rows = \"many\"\n", "max-rows must be a positive integer"),
+    ("cohort-dsl.toml", b"cache = \"yes\"\n", "cache must be bool"),
+    ("cohort-dsl.toml", b"catalogs = 3\n", "catalogs must be a table"),
+])
+def test_a_bad_config_is_a_usage_error_naming_it(bundle, capsys, tmp_path, name, content, expected):
+    (tmp_path / name).write_bytes(content)
+    rc, _, err = run(capsys, "lint", "--config", tmp_path / name, bundle)
+    assert rc == 2
+    assert expected in err and name in err
+
+
+def test_a_pyproject_that_merely_mentions_cohort_dsl_is_not_its_config(bundle, capsys, tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\ndependencies = ["cohort-dsl"]\n', encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    from cohort_dsl.settings import find_config
+
+    assert find_config(tmp_path) is None
+
+
+# -- the CLI's own edges -----------------------------------------------------------------
+
+def test_debug_zero_means_off(bundle, capsys, monkeypatch):
+    import cohort_dsl.commands.compile as compile_command
+
+    def boom(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(compile_command, "run", boom)
+    monkeypatch.setenv("COHORT_DSL_DEBUG", "0")
+    capsys.readouterr()
+    rc = main(["compile", str(bundle)], engine=build_engine(entry_points=False))
+    err = capsys.readouterr().err
+    assert rc == 2 and "internal error" in err and "Traceback" not in err
+
+
+def test_version_with_stdout_closed_is_quiet(tmp_path):
+    result = subprocess.run(f"{sys.executable} -m cohort_dsl --version >&-", shell=True, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr
+    assert result.returncode in (0, 2)
