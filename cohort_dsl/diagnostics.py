@@ -93,11 +93,44 @@ def display_path(path: str) -> str:
     return path if rel.startswith("..") else rel
 
 
+DID_YOU_MEAN_POOL = 2000
+
+
+class Candidates:
+    """Names to suggest from, indexed once for many look-ups: a large pool
+    (a catalog of a million values) is kept sorted forwards and by reversed
+    text, and a word is compared only with its neighbours in both orders —
+    the names that share its beginning or its end. A miss then costs
+    milliseconds, not seconds."""
+
+    def __init__(self, names):
+        self.names = names if isinstance(names, list) else list(names)
+        self._forward = self._backward = None
+
+    def near(self, word: str) -> list[str]:
+        if len(self.names) <= DID_YOU_MEAN_POOL:
+            return self.names
+        from bisect import bisect_left
+
+        if self._forward is None:
+            self._forward = sorted(self.names)
+            self._backward = sorted(name[::-1] for name in self.names)
+        half = 100  # neighbours on each side, in each order
+        at = bisect_left(self._forward, word)
+        pool = self._forward[max(0, at - half): at + half]
+        at = bisect_left(self._backward, word[::-1])
+        pool += [name[::-1] for name in self._backward[max(0, at - half): at + half]]
+        return list(dict.fromkeys(pool))
+
+
 def did_you_mean(word: str, candidates) -> str | None:
-    """A "did you mean …" hint for a misspelt name, or None."""
+    """A "did you mean …" hint for a misspelt name, or None. ``candidates``
+    is any iterable of names, or a :class:`Candidates` built once for many
+    look-ups against a large pool."""
     import difflib
 
-    matches = difflib.get_close_matches(word, list(candidates), n=3, cutoff=0.6)
+    pool = (candidates if isinstance(candidates, Candidates) else Candidates(candidates)).near(word)
+    matches = difflib.get_close_matches(word, pool, n=3, cutoff=0.6)
     if not matches:
         return None
     return "did you mean " + " or ".join(repr(m) for m in matches) + "?"

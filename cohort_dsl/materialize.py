@@ -136,7 +136,10 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
         changed = not slim.unchanged
         if changed and slim_path.is_file() and not force:
             slim.flush()
-            raise SpecError(_refusal(slim_path, slim.name, cohort_id))
+            # Compared as data: a membership.csv saved with CRLF or a BOM
+            # holds the same records; it is rewritten normalized, not refused.
+            if not _same_records(slim_path, Path(slim.name)):
+                raise SpecError(_refusal(slim_path, slim.name, cohort_id))
         manifest = {
             "cohort_id": cohort_id,
             "layout": membership.layout.name,
@@ -228,6 +231,17 @@ def _remove_stale_temps(directory: Path) -> None:
             stale.unlink()
         except OSError:
             pass
+
+
+def _same_records(existing: Path, staged: Path) -> bool:
+    from itertools import zip_longest
+
+    from cohort_dsl.service import iter_slim
+
+    try:
+        return all(a == b for a, b in zip_longest(iter_slim(existing), iter_slim(staged)))
+    except SpecError:
+        return False  # unreadable as a membership: it differs
 
 
 def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:

@@ -117,3 +117,32 @@ def test_version_with_stdout_closed_is_quiet(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert "Traceback" not in result.stderr
     assert result.returncode in (0, 2)
+
+
+# -- membership files are compared as data ---------------------------------------------
+
+@pytest.mark.parametrize("encode", [lambda t: t.replace("\n", "\r\n").encode(), lambda t: b"\xef\xbb\xbf" + t.encode()],
+                         ids=["crlf", "bom"])
+def test_a_membership_saved_with_crlf_or_a_bom_is_the_same_membership(tmp_path, capsys, monkeypatch, encode):
+    from gate_helpers import full_spec, make_project
+
+    root = make_project(tmp_path / "repo", {"c1": {"config.yaml": full_spec()}})
+    monkeypatch.chdir(root)
+    assert run(capsys, "materialize", "c1")[0] == 0
+    membership = root / "data/cohorts/c1/membership.csv"
+    original = membership.read_text(encoding="utf-8")
+    membership.write_bytes(encode(original))
+    rc, out, err = run(capsys, "lint", "--all", "--no-cache")
+    assert rc == 0, out
+    rc, out, err = run(capsys, "materialize", "c1")
+    assert rc == 0, err
+    assert membership.read_text(encoding="utf-8") == original  # normalized on write
+
+
+def test_did_you_mean_against_a_large_pool_compares_only_neighbours_and_still_finds_the_name():
+    from cohort_dsl.diagnostics import DID_YOU_MEAN_POOL, Candidates, did_you_mean
+
+    names = Candidates([f"template-{i:06d}" for i in range(200_000)])
+    assert len(names.near("template-012345x")) <= DID_YOU_MEAN_POOL  # bounded: never the whole catalog
+    assert "template-012345" in (did_you_mean("template-012345x", names) or "")  # shares the beginning
+    assert "template-199999" in (did_you_mean("tmplate-199999", names) or "")  # shares the end

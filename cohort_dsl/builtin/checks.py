@@ -15,7 +15,7 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from cohort_dsl.catalogs import CATALOG_ERROR, CATALOG_MISS, LEGACY_ACTIVE
-from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean
+from cohort_dsl.diagnostics import ERROR, WARNING, Candidates, Diagnostic, Location, SpecError, did_you_mean
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.membership import (BAD_REPLICATE, DUPLICATE_ID, ID_COLLISION, ID_SEPARATOR, LAYOUT_COLUMNS, LAYOUT_OPTIONS,
                                    MEMBERSHIP_FORMAT, STALE_MEMBERSHIP, UNKNOWN_LAYOUT, UNREAD_AXIS)
@@ -53,7 +53,7 @@ def catalog_misses(context):
         for value in design.domain(axis):
             if value in catalog:
                 continue
-            known = known if known is not None else list(catalog.rows)
+            known = known if known is not None else Candidates(list(catalog.rows))  # indexed once per catalog
             where = design.origins.get(axis, {}).get(value) or context.bundle.document.key_loc(("axes", axis))
             hint = did_you_mean(value, known) or f"the catalog is {catalog.path}"
             yield Diagnostic(CATALOG_MISS.code, f"{value!r} is not in the {axis} catalog ({_short(catalog.path)})", where, ERROR, hint)
