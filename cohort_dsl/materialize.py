@@ -88,11 +88,16 @@ def bundle_hash(directory: Path) -> str:
 
 
 def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool = False,
-                seed_metadata: bool = False, progress=None) -> Outcome:
+                seed_metadata: bool = False, progress=None, on_wait=None) -> Outcome:
     """Write the files of ``membership`` (a :class:`~cohort_dsl.membership.Membership`
     the caller has checked: :meth:`cohort_dsl.project.Project.materialize`
     refuses errors before calling this). ``progress`` (a
-    :class:`cohort_dsl.progress.Progress`) advances as records are written."""
+    :class:`cohort_dsl.progress.Progress`) advances as records are written.
+
+    Runs of one cohort take turns: each holds an exclusive lock on the
+    cohort's folder while it stages and publishes (``on_wait()`` is
+    called when another run holds it), so the start-up sweep of temporary
+    files can only remove those of a run that died."""
     from cohort_dsl.rows import csv_field
 
     compiled, cohort_id = membership.compiled, membership.cohort_id
@@ -105,7 +110,6 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
             raise SpecError(found)
     directory = data_root.cohort_dir(cohort_id)
     directory.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(directory)
 
     stats: dict[str, dict] = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
                               for s in membership.layout.stages}
@@ -116,7 +120,8 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     def line(values) -> str:
         return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in values) + "\n"
 
-    with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
+    with _CohortLock(directory, on_wait), _Staged(slim_path) as slim, _Staged(wide_path) as wide, \
+            _Staged(manifest_path) as manifest_file:
         slim.write(line(SLIM_COLUMNS))
         wide.write(line(membership.wide_columns))
         for number, record in enumerate(membership.records(), start=1):
@@ -154,6 +159,9 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
                 for name, s in stats.items()
             },
             "membership": {"file": MEMBERSHIP_FILE, "rows": sum(s["count"] for s in stats.values()), "sha256": new_hash},
+            # the wide file this manifest belongs with: a reader can tell a set
+            # a killed run left half-published (cohort_dsl.service.set_problems)
+            "wide": {"file": wide_path.name, "sha256": wide.digest.hexdigest()},
             "spec": {"sha256": bundle_hash(compiled.spec.bundle.directory)},
             "tool": {"name": "cohort-dsl", "version": __version__},
         }
@@ -167,6 +175,35 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     if seed is not None:
         _seed_metadata(membership, data_root, seed, outcome)
     return outcome
+
+
+class _CohortLock:
+    """An exclusive ``flock`` on the cohort's folder itself (no lock file
+    to leave behind or to commit; released when the descriptor closes, so a
+    killed run never leaves it held); once held, temporary files in the
+    folder are a dead run's and are removed."""
+
+    def __init__(self, directory: Path, on_wait=None):
+        self.directory, self.on_wait = directory, on_wait
+
+    def __enter__(self) -> "_CohortLock":
+        self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX: no locking, as before
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if self.on_wait is not None:
+                    self.on_wait()
+                fcntl.flock(self.fd, fcntl.LOCK_EX)
+        _remove_stale_temps(self.directory)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        os.close(self.fd)
 
 
 class _Staged:
@@ -223,7 +260,8 @@ def _file_hash(path: Path) -> str:
 
 
 def _remove_stale_temps(directory: Path) -> None:
-    """Temporary files left by a run that was killed."""
+    """Temporary files left by a run that was killed (called with the
+    cohort's lock held: no live run has any)."""
     from cohort_dsl.files import TEMP_PREFIX
 
     for stale in directory.glob(TEMP_PREFIX + "*"):

@@ -154,25 +154,29 @@ class Project:
 
     # -- emit -------------------------------------------------------------------
     def materialize(self, cohort_id: str, *, force: bool = False, seed_metadata: bool = False,
-                    layout: str | None = None, extra_catalog_refs: Iterable = (), progress=None):
+                    layout: str | None = None, extra_catalog_refs: Iterable = (), progress=None, on_wait=None):
         """Write a cohort's membership files (see docs/cohorts.md). The
         cohort is linted first, exactly as ``lint`` would: any error (but a
         stale membership when ``force``) raises :class:`SpecError` and
         nothing is written. Returns a :class:`cohort_dsl.materialize.Outcome`.
-        ``progress``: a factory ``progress(total)`` as for :meth:`lint`."""
+        ``progress``: a factory ``progress(total)`` as for :meth:`lint`;
+        ``on_wait()`` is called when another run of the cohort holds its lock."""
         from cohort_dsl.materialize import materialize
         from cohort_dsl.membership import STALE_MEMBERSHIP
+        from cohort_dsl.service import MIXED_SET
 
         config = self.data_root.require_cohort(cohort_id)
         report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
-        found = [d for d in report.diagnostics if not (force and d.code == STALE_MEMBERSHIP.code)]
+        # A mixed set (M013) is what this run repairs; a changed one (M003) needs --force.
+        found = [d for d in report.diagnostics
+                 if d.code != MIXED_SET.code and not (force and d.code == STALE_MEMBERSHIP.code)]
         found = self.policy.refuse_errors(found)
         catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
         membership = self.membership(self.compile(config), cohort_id, layout)
         bar = progress(sum(membership.stage_sizes())) if progress is not None else None
         try:
             outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata,
-                                  progress=bar)
+                                  progress=bar, on_wait=on_wait)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
         finally:

@@ -14,6 +14,60 @@ from pathlib import Path
 from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import Location, error
 from cohort_dsl.membership import MEMBERSHIP_FORMAT, SLIM_COLUMNS, WIDE_COLUMNS, Record
+from cohort_dsl.registry import LintRule
+
+MIXED_SET = LintRule("M013", "membership-set-mixed", "A cohort's membership files do not belong together.",
+                     "manifest.json records the SHA-256 of the membership.csv and the wide membership it was written "
+                     "with. A file that no longer matches means a materialize was interrupted between two renames, "
+                     "is running right now, or a file was edited by hand: readers must not mix the versions. Rerun "
+                     "`cohort-dsl materialize COHORT` (with --force if the spec changed) to publish a whole set.")
+
+
+def _data_digest(path: Path) -> str | None:
+    """SHA-256 of a membership file's records written as materialize writes
+    them: the digest of the file's bytes when it is as written, and the
+    same digest when it was saved with CRLF or a BOM (compared as data)."""
+    import csv
+    import hashlib
+
+    from cohort_dsl.files import open_text
+    from cohort_dsl.rows import csv_field
+
+    digest = hashlib.sha256()
+    try:
+        with open_text(path) as handle:
+            for row in csv.reader(handle):
+                if row:
+                    digest.update((",".join(csv_field(v) for v in row) + "\n").encode("utf-8"))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return digest.hexdigest()
+
+
+def set_problems(root: DataRoot, cohort_id: str) -> list:
+    """M013 for each membership file that does not match the digest its
+    cohort's manifest.json recorded (nothing when there is no manifest)."""
+    import json
+
+    from cohort_dsl.diagnostics import ERROR, Diagnostic
+    from cohort_dsl.files import read_bounded
+
+    manifest_path = root.manifest_file(cohort_id)
+    try:
+        manifest = json.loads(read_bounded(manifest_path, 1 << 24))
+    except (OSError, ValueError):
+        return []
+    out = []
+    for key, path in (("membership", root.membership_file(cohort_id)), ("wide", root.wide_file(cohort_id))):
+        recorded = manifest.get(key, {}).get("sha256") if isinstance(manifest.get(key), dict) else None
+        if recorded is None or not path.is_file():
+            continue
+        if _data_digest(path) != recorded:
+            out.append(Diagnostic(MIXED_SET.code, f"{path.name} of cohort {cohort_id} is not the one its manifest.json "
+                                  "was written with: the set is mixed (an interrupted or running materialize, or a "
+                                  "hand edit)", Location(str(path)), ERROR,
+                                  f"rerun `cohort-dsl materialize {cohort_id}` to publish a whole set"))
+    return out
 
 
 
@@ -108,6 +162,11 @@ class MembershipService:
     def gen_ids(self, cohort_id: str, stage: str | None = None) -> list[str]:
         """Gen ids of ``stage`` (all stages if None) in a cohort, in order."""
         return [gid for s, gid in self.membership(cohort_id) if stage is None or s == stage]
+
+    def check(self, cohort_id: str) -> list:
+        """Problems of a cohort's materialized set (``M013``: files that do
+        not belong together); empty when the set is whole."""
+        return set_problems(self.root, cohort_id)
 
     def records(self, cohort_id: str) -> list[Record]:
         """The wide records of a cohort (parents, templates, llms, …)."""

@@ -146,3 +146,24 @@ def test_did_you_mean_against_a_large_pool_compares_only_neighbours_and_still_fi
     assert len(names.near("template-012345x")) <= DID_YOU_MEAN_POOL  # bounded: never the whole catalog
     assert "template-012345" in (did_you_mean("template-012345x", names) or "")  # shares the beginning
     assert "template-199999" in (did_you_mean("tmplate-199999", names) or "")  # shares the end
+
+
+def test_a_half_published_set_is_detected_and_repaired(tmp_path, capsys, monkeypatch):
+    """A kill between two renames leaves files of two versions: manifest.json
+    records the digests of the files it belongs with, so lint and the
+    membership service say so (M013), and materialize publishes a whole set."""
+    from cohort_dsl.service import MembershipService
+    from gate_helpers import full_spec, make_project
+
+    root = make_project(tmp_path / "repo", {"c1": {"config.yaml": full_spec()}})
+    monkeypatch.chdir(root)
+    assert run(capsys, "materialize", "c1")[0] == 0
+    wide = root / "data/cohorts/c1/membership_wide.csv"
+    whole = wide.read_bytes()
+    wide.write_bytes(whole.replace(b"d1", b"dX", 1))  # another version's wide file
+    assert [d.code for d in MembershipService(root / "data").check("c1")] == ["M013"]
+    rc, out, _ = run(capsys, "lint", "--all", "--no-cache")
+    assert rc == 1 and "M013" in out
+    assert run(capsys, "materialize", "c1")[0] == 0
+    assert wide.read_bytes() == whole
+    assert MembershipService(root / "data").check("c1") == []

@@ -15,11 +15,13 @@ from dataclasses import replace
 from itertools import zip_longest
 
 from cohort_dsl.catalogs import CATALOG_ERROR, CATALOG_MISS, LEGACY_ACTIVE
+from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import ERROR, WARNING, Candidates, Diagnostic, Location, SpecError, did_you_mean
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.membership import (BAD_REPLICATE, DUPLICATE_ID, ID_COLLISION, ID_SEPARATOR, LAYOUT_COLUMNS, LAYOUT_OPTIONS,
                                    MEMBERSHIP_FORMAT, STALE_MEMBERSHIP, UNKNOWN_LAYOUT, UNREAD_AXIS)
 from cohort_dsl.registry import LintRule
+from cohort_dsl.service import MIXED_SET
 
 # R004 is emitted only here, so it is declared here; the other codes of
 # CHECKS are declared by the core module that emits them, and the ones
@@ -90,7 +92,10 @@ def _membership_walk(context) -> tuple[list, list]:
         # only the stale check walks the records.
         stale = []
         if committed is not None and committed.is_file():
-            stale = _compare_committed(context, membership, committed)
+            from cohort_dsl.service import set_problems
+
+            located = DataRoot.of_bundle(context.bundle.directory)
+            stale = set_problems(*located) + _compare_committed(context, membership, committed)
         elif committed is not None:
             from cohort_dsl.files import record_absent
 
@@ -139,6 +144,7 @@ CHECKS = (
     ID_SEPARATOR,
     DUPLICATE_ID,
     LAYOUT_OPTIONS,
+    MIXED_SET,
 )
 
 

@@ -39,7 +39,8 @@ def run(args) -> int:
         try:
             outcome = project.materialize(cohort_id, force=args.force, seed_metadata=args.seed_metadata,
                                           layout=args.layout, extra_catalog_refs=catalog_refs(args),
-                                          progress=progress_for(args, f"materialize {cohort_id}", 100_000))
+                                          progress=progress_for(args, f"materialize {cohort_id}", 100_000),
+                                          on_wait=lambda: sys.stderr.write(f"cohort-dsl: waiting for {cohort_id}'s lock\n"))
         except SpecError as exc:
             if len(cohort_ids) == 1:
                 raise
