@@ -74,6 +74,9 @@ class CatalogRef:
     path: Path
     column: str | None
     origin: str
+    #: the folder the file must stay inside (symlinks resolved): the data
+    #: root for configured catalogs; None for paths typed on the command line
+    confine: Path | None = None
 
 
 def parse_ref(axis: str | None, spec: str, base: Path, origin: str) -> CatalogRef:
@@ -97,8 +100,11 @@ def cli_refs(catalog_json: list[str], catalog_csv: list[str], cwd: Path) -> list
 
 
 def settings_refs(settings) -> list[CatalogRef]:
+    from dataclasses import replace
+
     where = str(settings.path) if settings.path else "settings"
-    return [parse_ref(axis, spec, settings.data_root, where) for axis, spec in settings.catalogs.items()]
+    return [replace(parse_ref(axis, spec, settings.data_root, where), confine=settings.data_root)
+            for axis, spec in settings.catalogs.items()]
 
 
 def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog], list[Diagnostic]]:
@@ -109,6 +115,13 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
     cache: dict[tuple, dict] = {}
     for ref in refs:
         key = (str(ref.path), ref.column)
+        if ref.confine is not None and not _inside(ref.path, ref.confine):
+            # never read (nor echo) a file a committed symlink points elsewhere
+            problems.append(Diagnostic(CATALOG_ERROR.code, f"catalog {ref.path.name} for {ref.axis or 'its axes'} "
+                                       "resolves outside the data root; it is not read", Location(ref.origin), ERROR,
+                                       "catalogs configured in the settings must be files under the data root "
+                                       "(no '..' and no symlink leaving it); pass others with --catalog-csv"))
+            continue
         try:
             loaded = cache.get(key)
             if loaded is None:
@@ -145,6 +158,13 @@ def _source_for(path: Path, registry) -> CatalogSource:
     known = sorted({s for source in registry.catalog_sources.values() for s in source.suffixes})
     raise error(CATALOG_ERROR.code, f"no catalog source reads {suffix or 'files without a suffix'} files", Location(str(path)),
                 f"installed sources read: {', '.join(known)}")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    import os
+
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def catalog_files(refs: list[CatalogRef]) -> set[str]:

@@ -167,3 +167,24 @@ def test_a_half_published_set_is_detected_and_repaired(tmp_path, capsys, monkeyp
     assert run(capsys, "materialize", "c1")[0] == 0
     assert wide.read_bytes() == whole
     assert MembershipService(root / "data").check("c1") == []
+
+
+# -- catalogs stay inside the data root ----------------------------------------------------
+
+@pytest.mark.parametrize("how", ["symlink", "dotdot"])
+def test_a_catalog_outside_the_data_root_is_never_read_or_echoed(tmp_path, capsys, monkeypatch, how):
+    from gate_helpers import full_spec, make_project
+
+    secret = tmp_path / "outside" / "env.csv"
+    secret.parent.mkdir()
+    secret.write_text("CI_TOKEN=hunter2-secret\n", encoding="utf-8")
+    config = {"draft_template": "1_raw/env.csv:template_id" if how == "symlink" else "../outside/env.csv:template_id"}
+    root = make_project(tmp_path / "repo", {"c1": {"config.yaml": full_spec()}}, catalogs={}, catalog_config=config)
+    if how == "symlink":
+        (root / "data/1_raw").mkdir(parents=True)
+        (root / "data/1_raw/env.csv").symlink_to(secret)  # a committed symlink, as git can store
+    monkeypatch.chdir(root)
+    rc, out, err = run(capsys, "lint", "--all", "--no-cache", "--format", "json")
+    assert rc == 1
+    assert "hunter2" not in out + err
+    assert "outside the data root" in out and "C003" in out

@@ -15,6 +15,7 @@ from pathlib import Path
 from cohort_dsl.catalogs import CATALOG_ERROR, DEFAULT_COLUMN, LEGACY_ACTIVE, Catalog, CatalogSource
 from cohort_dsl.diagnostics import Location, did_you_mean, error
 from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.paths import escape_control
 
 
 CATALOG_BYTES = 1 << 28  # a catalog is a table of names: 256 MiB is far beyond any
@@ -61,7 +62,8 @@ def load_csv(path: Path, column: str | None) -> dict:
                                 "catalogs list what exists and never change meaning; select levels in the spec "
                                 "(axes or subsets) and drop the column")
                 if column not in header:
-                    raise error(CATALOG_ERROR.code, f"catalog {path.name} has no column {column!r} (columns: {', '.join(header)})",
+                    shown_columns = ", ".join(escape_control(h[:40]) for h in header[:20]) + (", …" if len(header) > 20 else "")
+                    raise error(CATALOG_ERROR.code, f"catalog {path.name} has no column {column!r} (columns: {shown_columns})",
                                 Location(shown, reader.line_num),
                                 did_you_mean(column, header) or "name the column after the path: PATH:COLUMN")
                 index = header.index(column)
