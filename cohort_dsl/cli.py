@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None, engine=None) -> int:
         except (AttributeError, OSError, ValueError):  # stdout closed or gone: nothing to tell
             return EXIT_USAGE
         return EXIT_OK
+    previous = _on_sigterm(_terminate)
     try:
         return _run(argv, engine)
     except SystemExit as exc:  # argparse: --help (0) and usage errors (2)
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None, engine=None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("cohort-dsl: interrupted\n")
         return 130
+    except Terminated:
+        sys.stderr.write("cohort-dsl: terminated\n")
+        return 143
     except BrokenPipeError:
         # The reader went away (`| head`): not an error of ours. Point
         # stdout at /dev/null so the interpreter's final flush is quiet.
@@ -43,6 +47,31 @@ def main(argv: list[str] | None = None, engine=None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_OK
+    finally:
+        _on_sigterm(previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so every ``finally`` (the
+    removal of temporary files) runs before it exits — the default action
+    would end the process on the spot."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def _on_sigterm(handler):
+    """Install ``handler`` for SIGTERM; the handler it replaces (None when
+    it cannot be set: not the main thread, or no SIGTERM here)."""
+    if handler is None:
+        return None
+    import signal
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _run(argv: list[str], engine=None) -> int:

@@ -9,6 +9,8 @@ and refuses alias bombs before expanding anything.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,41 @@ Path = tuple  # a JSON path: keys (str) and indices (int)
 
 _TAG = "tag:yaml.org,2002:"
 _UNSUPPORTED = object()
+# YAML also breaks lines at NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR;
+# editors show them inside a line, so positions are recounted when present.
+_ODD_BREAKS = ("\x85", "\u2028", "\u2029")
+_EDITOR_BREAK = re.compile(r"\r\n|\r|\n")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class Lines:
+    """Line and column (1-based) of a YAML mark, counted as editors count
+    them: lines end at LF, CRLF or CR only."""
+
+    def __init__(self, text: str):
+        self.starts = None
+        if any(ch in text for ch in _ODD_BREAKS):
+            self.starts = [0] + [m.end() for m in _EDITOR_BREAK.finditer(text)]
+
+    @property
+    def yaml_agrees(self) -> bool:
+        """True when YAML's own line count is the editor's (the usual case)."""
+        return self.starts is None
+
+    def of(self, mark) -> tuple[int, int]:
+        if self.starts is None:
+            return mark.line + 1, mark.column + 1
+        line = bisect_right(self.starts, mark.index) - 1  # mark.index counts characters (pure-Python reader)
+        return line + 1, mark.index - self.starts[line] + 1
+
+
+def editor_lines(text: str) -> list[str]:
+    """``text`` split into lines as editors show them (``str.splitlines``
+    also splits at NEL, U+2028, form feeds and more)."""
+    lines = _EDITOR_BREAK.split(text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 @dataclass
@@ -104,16 +141,17 @@ def load_yaml(text: str | bytes, path: str | None = None, limits: Limits = DEFAU
             Location(path),
             hint="raise limits.max-document-bytes in the config if this is intended",
         )
-    root = _compose(text, path, limits)
+    lines = Lines(text)
+    root = _compose(text, path, limits, lines)
     doc = Document(None, path)
     if root is None:
         return doc
-    _check_size(root, path, limits)
-    doc.data = _Builder(doc, limits).build(root, (), 0)
+    _check_size(root, path, limits, lines)
+    doc.data = _Builder(doc, limits, lines, "\\u" in text or "\\U" in text).build(root, (), 0)
     return doc
 
 
-def _compose(text: str, path: str | None, limits: Limits):
+def _compose(text: str, path: str | None, limits: Limits, lines: Lines):
     """The node tree of ``text``. libyaml (when present) does the work; when
     it refuses the text, the pure-Python reader reads it again and its
     verdict is the one reported. libyaml has limits of its own (newer
@@ -122,18 +160,20 @@ def _compose(text: str, path: str | None, limits: Limits):
     refusal to our codes, and every build of PyYAML gives one meaning."""
     import yaml
 
-    fast = getattr(yaml, "CSafeLoader", None)
+    # libyaml's marks count bytes or characters depending on its version:
+    # when positions must be recounted, the pure-Python reader is used.
+    fast = getattr(yaml, "CSafeLoader", None) if lines.yaml_agrees else None
     if fast is not None:
         try:
-            _check_depth(text, path, limits, fast)
+            _check_depth(text, path, limits, fast, lines)
             return yaml.compose(text, Loader=fast)
         except (yaml.YAMLError, RecursionError, MemoryError):
             pass  # read again below, where the error is located and classified
     try:
-        _check_depth(text, path, limits, yaml.SafeLoader)
+        _check_depth(text, path, limits, yaml.SafeLoader, lines)
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        raise _syntax_error(exc, path, text) from None
+        raise _syntax_error(exc, path, text, lines) from None
     except yaml.YAMLError as exc:  # unmarked: e.g. a reader error
         raise error(YAML_SYNTAX.code, f"invalid YAML: {exc}", Location(path, 1, 1)) from None
     except (RecursionError, MemoryError):
@@ -141,7 +181,7 @@ def _compose(text: str, path: str | None, limits: Limits):
                     "raise limits.max-yaml-depth in the config if this is intended") from None
 
 
-def _check_depth(text: str, path: str | None, limits: Limits, loader_cls) -> None:
+def _check_depth(text: str, path: str | None, limits: Limits, loader_cls, lines: Lines) -> None:
     """Refuse nesting deeper than the limit *before* composing: libyaml's
     composer recurses in C and a deeply nested document crashes the process.
     The event parser keeps an explicit stack, so it is safe to walk. Only a
@@ -151,15 +191,14 @@ def _check_depth(text: str, path: str | None, limits: Limits, loader_cls) -> Non
 
     limit = limits.max_yaml_depth
     brackets = text.count("[") + text.count("{")
-    if brackets <= limit and not any(len(line) - len(line.lstrip(" ")) >= limit for line in text.splitlines()):
+    if brackets <= limit and not any(len(line) - len(line.lstrip(" ")) >= limit for line in editor_lines(text)):
         return
     depth = 0  # open collections = the depth of the next node (the root is 0)
     nodes = (yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.ScalarEvent, yaml.AliasEvent)
     for event in yaml.parse(text, Loader=loader_cls):
         if isinstance(event, nodes) and depth > limit:
-            mark = event.start_mark
             raise error(YAML_LIMIT.code, f"document is nested more than {limit} levels deep",
-                        Location(path, mark.line + 1, mark.column + 1),
+                        Location(path, *lines.of(event.start_mark)),
                         "raise limits.max-yaml-depth in the config if this is intended")
         if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             depth += 1
@@ -182,12 +221,13 @@ def decode_utf8(raw: bytes, path: str | None) -> str:
         ) from None
 
 
-def _syntax_error(exc, path: str | None, text: str) -> SpecError:
+def _syntax_error(exc, path: str | None, text: str, lines: Lines) -> SpecError:
     mark = exc.problem_mark or exc.context_mark
-    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if exc.context_mark is not None and (mark is None or mark.line >= lines or "end of stream" in (exc.problem or "")):
+    shown = editor_lines(text)
+    if exc.context_mark is not None and (mark is None or lines.of(mark)[0] > len(shown)
+                                         or "end of stream" in (exc.problem or "")):
         mark = exc.context_mark  # e.g. an unclosed quote: where it opened
-    line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+    line, col = lines.of(mark) if mark else (None, None)
     problem = (exc.problem or exc.context or "invalid YAML").strip()
     message = f"invalid YAML: {problem}"
     if exc.context and exc.problem:
@@ -197,12 +237,12 @@ def _syntax_error(exc, path: str | None, text: str) -> SpecError:
         hint = "YAML does not allow tabs for indentation; use spaces"
     elif "expected a single document" in (exc.context or "") or "but found another document" in problem:
         message = "invalid YAML: expected one document, found several (a second '---')"
-    elif mark is not None and 0 <= mark.line < len(text.splitlines()) and "\t" in text.splitlines()[mark.line]:
+    elif line is not None and 0 < line <= len(shown) and "\t" in shown[line - 1]:
         hint = "YAML does not allow tabs for indentation; use spaces"
     return error(YAML_SYNTAX.code, message, Location(path, line, col), hint)
 
 
-def _check_size(root, path: str | None, limits: Limits) -> None:
+def _check_size(root, path: str | None, limits: Limits, lines: Lines) -> None:
     """Count nodes after alias expansion without expanding anything (sizes
     are memoised per node), so an alias bomb is refused in microseconds."""
     sizes: dict[int, int] = {}
@@ -214,17 +254,15 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
         if known is not None:
             return known
         if depth > limits.max_yaml_depth:
-            mark = node.start_mark
             raise error(
                 YAML_LIMIT.code,
                 f"document is nested more than {limits.max_yaml_depth} levels deep",
-                Location(path, mark.line + 1, mark.column + 1),
+                Location(path, *lines.of(node.start_mark)),
                 "raise limits.max-yaml-depth in the config if this is intended",
             )
         if key in in_progress:
-            mark = node.start_mark
             raise error(YAML_FEATURE.code, "recursive alias: a node contains itself",
-                        Location(path, mark.line + 1, mark.column + 1))
+                        Location(path, *lines.of(node.start_mark)))
         in_progress.add(key)
         total = 1
         value = node.value
@@ -246,7 +284,7 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
             YAML_LIMIT.code,
             f"document expands to more than {limits.max_yaml_nodes:,} nodes"
             " (anchors and aliases are expanded)",
-            Location(path, root.start_mark.line + 1, root.start_mark.column + 1),
+            Location(path, *lines.of(root.start_mark)),
             hint="an alias bomb, or a spec that should move its levels into @file: includes "
                  "(limits.max-yaml-nodes raises the limit)",
         )
@@ -255,16 +293,31 @@ def _check_size(root, path: str | None, limits: Limits) -> None:
 class _Builder:
     """Walks composed nodes into plain data, recording positions."""
 
-    def __init__(self, doc: Document, limits: Limits):
+    def __init__(self, doc: Document, limits: Limits, lines: Lines, escapes: bool):
         import yaml.constructor
 
         self.doc = doc
         self.limits = limits
+        self.lines = lines
+        self.escapes = escapes  # only a \u escape can put a surrogate in the text
         self.constructor = yaml.constructor.SafeConstructor()
 
     def _pos(self, node) -> tuple[int, int]:
-        mark = node.start_mark
-        return (mark.line + 1, mark.column + 1)
+        return self.lines.of(node.start_mark)
+
+    def _text(self, node) -> str:
+        """A scalar's text; ``\\ud83d\\ude80`` (a surrogate pair, as
+        ``json.dump`` writes non-ASCII) is the one character it encodes."""
+        value = node.value
+        if self.escapes and _SURROGATE.search(value):
+            try:
+                return value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                lone = _SURROGATE.search(value).group()
+                raise error(YAML_SYNTAX.code, f"\\u{ord(lone):04x} is half of a surrogate pair, not a character",
+                            Location(self.doc.path, *self._pos(node)),
+                            "write the character itself, or both halves of its UTF-16 pair") from None
+        return value
 
     def build(self, node, path: tuple, depth: int):
         import yaml
@@ -291,7 +344,7 @@ class _Builder:
                             Location(self.doc.path, *self._pos(key_node)))
             # Keys are names: keep the text as written (`yes:` is the key
             # "yes", and `1` and "1" are the same key).
-            key = key_node.value
+            key = self._text(key_node)
             if key in out:
                 first = self.doc.key_positions[path + (key,)]
                 self.doc.diagnostics.append(Diagnostic(
@@ -323,7 +376,7 @@ class _Builder:
         if tag == _TAG + "str":
             if not node.style and looks_like_number(node.value):  # plain (libyaml: "", PyYAML: None)
                 self.doc.raw_scalars[path] = node.value  # `08`, `1e3`: a number to YAML 1.2 and JSON
-            return node.value
+            return self._text(node)
         try:
             if tag == _TAG + "int":
                 value = c.construct_yaml_int(node)

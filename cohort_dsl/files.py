@@ -47,16 +47,43 @@ def digest_bytes(data: bytes) -> str:
     return blake2b(data, digest_size=16).hexdigest()
 
 
+class Reads(dict):
+    """``{absolute path: digest of the bytes read}``; ``changed`` holds the
+    paths read twice with different bytes (edited while the run read them)."""
+
+    def __init__(self):
+        super().__init__()
+        self.changed: set[str] = set()
+
+    def note(self, path: str, digest: str) -> None:
+        previous = self.get(path)
+        if previous is not None and previous != digest:
+            self.changed.add(path)
+        self[path] = digest
+
+
 @contextlib.contextmanager
 def recording():
-    """Collect ``{absolute path: digest of the bytes read}`` for the reads
-    made inside the block (a file found absent is recorded as ``ABSENT``)."""
-    log: dict[str, str] = {}
+    """Collect the reads made inside the block as :class:`Reads` (a file
+    found absent is recorded as ``ABSENT``). Recordings nest: an enclosing
+    one also sees the reads of the blocks inside it."""
+    log = Reads()
     token = _reads.set(log)
     try:
         yield log
     finally:
         _reads.reset(token)
+        outer = _reads.get()
+        if outer is not None:
+            for path, digest in log.items():
+                outer.note(path, digest)
+            outer.changed |= log.changed
+
+
+def _note(path, digest: str) -> None:
+    log = _reads.get()
+    if log is not None:
+        log.note(str(Path(path).absolute()), digest)
 
 
 def record_absent(path) -> None:
@@ -95,9 +122,8 @@ def read_bounded(path, limit: int) -> bytes:
     finally:
         os.close(fd)
     data = b"".join(chunks)
-    log = _reads.get()
-    if log is not None:
-        log[str(Path(path).absolute())] = digest_bytes(data)
+    if _reads.get() is not None:
+        _note(path, digest_bytes(data))
     return data
 
 
@@ -127,9 +153,7 @@ class _HashingReader(io.RawIOBase):
                     if not rest:
                         break
                     self.hash.update(rest)
-                log = _reads.get()
-                if log is not None:
-                    log[str(Path(self.path).absolute())] = self.hash.hexdigest()
+                _note(self.path, self.hash.hexdigest())
             finally:
                 os.close(self.fd)
         super().close()

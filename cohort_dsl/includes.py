@@ -209,7 +209,9 @@ def _read_csv(text: str, path: str) -> Include:
             start = line + 1  # where the next record starts (for csv.Error)
             if not record or (len(record) == 1 and not record[0].strip()):
                 if physical is None:
-                    physical = text.splitlines()
+                    from cohort_dsl.document import editor_lines
+
+                    physical = editor_lines(text)
                 if line > len(physical) or not physical[line - 1].strip():
                     continue  # a blank line; a quoted "" is an empty cell
             cells = tuple(cell.strip() for cell in record)
@@ -240,8 +242,10 @@ def _read_csv(text: str, path: str) -> Include:
 
 
 def _read_txt(text: str, path: str) -> Include:
+    from cohort_dsl.document import editor_lines
+
     rows, locations = [], []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(editor_lines(text), start=1):
         value = line.strip()
         if value:
             rows.append(value)

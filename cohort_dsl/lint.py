@@ -305,7 +305,9 @@ def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
         text = read_bounded(path, DEFAULT_LIMITS.max_include_bytes).decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return table
-    for number, line in enumerate(text.splitlines(), start=1):
+    from cohort_dsl.document import editor_lines
+
+    for number, line in enumerate(editor_lines(text), start=1):
         if "noqa" not in line.lower():
             continue
         match = NOQA.search(line)

@@ -24,6 +24,7 @@ written and the difference is summarised, unless ``force``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -57,6 +58,12 @@ METADATA_DIFFERS = LintRule("M008", "metadata-differs",
                             "layout), keys materialize does not write, and keys materialize would write that the file "
                             "lacks.", WARNING)
 
+INPUT_CHANGED = LintRule("M014", "input-changed-during-run", "A spec file or catalog changed while materialize read it.",
+                         "materialize checks a cohort (as `lint` does) and then compiles it, and records in manifest.json "
+                         "the digest of every spec file and catalog it read. A file whose bytes differ between the two "
+                         "reads was edited during the run: the membership might belong to neither version, so nothing "
+                         "is written. Run it again once the edit is saved.", ERROR)
+
 DEFAULT_MODE = "llm"
 #: Diagnostics of one code reported one by one; the rest are counted in one more.
 MAX_REPORTED = 50
@@ -75,20 +82,32 @@ class Outcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def bundle_hash(directory: Path) -> str:
-    """SHA-256 over the bundle's files (relative path and bytes, sorted)."""
-    from cohort_dsl.files import TEMP_PREFIX
+def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataRoot) -> dict:
+    """The manifest's record of what the membership was computed from: the
+    digest of each spec file (by its path in the bundle) and of each
+    catalog (by its path from the data root) as the run read them — not as
+    the files are when the manifest is written."""
+    bundle_dir = bundle_dir.absolute()
+    spec, catalogs = {}, {}
+    catalog_files = {str(Path(p).absolute()) for p in catalog_files}
+    for path, digest in sorted(reads.items()):
+        where = Path(path)
+        if where.is_relative_to(bundle_dir):
+            spec[where.relative_to(bundle_dir).as_posix()] = digest
+        elif path in catalog_files:
+            catalogs[Path(os.path.relpath(path, data_root.path.absolute())).as_posix()] = digest
+    listing = "".join(f"{name}\0{digest}\n" for name, digest in spec.items())
+    return {"spec": {"digest": hashlib.blake2b(listing.encode("utf-8"), digest_size=16).hexdigest(), "files": spec},
+            "catalogs": catalogs}
 
-    digest = hashlib.sha256()
-    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith(TEMP_PREFIX))
-    for path in files:
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
+
+def input_changed(path: str) -> Diagnostic:
+    return Diagnostic(INPUT_CHANGED.code, f"{Path(path).name} changed while materialize was reading it; nothing was written",
+                      Location(path), ERROR, "run materialize again once the file is saved")
 
 
 def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool = False,
-                seed_metadata: bool = False, progress=None, on_wait=None) -> Outcome:
+                seed_metadata: bool = False, progress=None, on_wait=None, inputs: dict | None = None) -> Outcome:
     """Write the files of ``membership`` (a :class:`~cohort_dsl.membership.Membership`
     the caller has checked: :meth:`cohort_dsl.project.Project.materialize`
     refuses errors before calling this). ``progress`` (a
@@ -97,10 +116,8 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     Runs of one cohort take turns: each holds an exclusive lock on the
     cohort's folder while it stages and publishes (``on_wait()`` is
     called when another run holds it), so the start-up sweep of temporary
-    files can only remove those of a run that died."""
-    from cohort_dsl.rows import csv_field
-
-    compiled, cohort_id = membership.compiled, membership.cohort_id
+    files can only remove those of a run that died. ``inputs`` (from
+    :func:`input_digests`) is recorded in ``manifest.json``."""
     seed, found = None, []
     if seed_metadata:
         # Every existing metadata.json is compared before anything is written.
@@ -108,9 +125,25 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
         found = _compare_metadata(membership, data_root, seed)
         if any(d.severity == ERROR for d in found):
             raise SpecError(found)
-    directory = data_root.cohort_dir(cohort_id)
+    directory = data_root.cohort_dir(membership.cohort_id)
     directory.mkdir(parents=True, exist_ok=True)
+    from cohort_dsl.cohort_lock import CohortLock
 
+    with CohortLock(directory, on_wait=on_wait):
+        _remove_stale_temps(directory)  # with the lock held, no live run has any
+        outcome = _publish(membership, data_root, force, progress, inputs or {})
+    outcome.diagnostics = list(membership.diagnostics) + found
+    if seed is not None:
+        _seed_metadata(membership, data_root, seed, outcome)
+    return outcome
+
+
+def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dict) -> Outcome:
+    """Stage the three files, then publish them (see the module docstring)."""
+    from cohort_dsl.rows import csv_field
+
+    cohort_id = membership.cohort_id
+    directory = data_root.cohort_dir(cohort_id)
     stats: dict[str, dict] = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
                               for s in membership.layout.stages}
     combos: set[str] = set()
@@ -120,8 +153,7 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     def line(values) -> str:
         return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in values) + "\n"
 
-    with _CohortLock(directory, on_wait), _Staged(slim_path) as slim, _Staged(wide_path) as wide, \
-            _Staged(manifest_path) as manifest_file:
+    with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
         slim.write(line(SLIM_COLUMNS))
         wide.write(line(membership.wide_columns))
         for number, record in enumerate(membership.records(), start=1):
@@ -162,53 +194,22 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
             # the wide file this manifest belongs with: a reader can tell a set
             # a killed run left half-published (cohort_dsl.service.set_problems)
             "wide": {"file": wide_path.name, "sha256": wide.digest.hexdigest()},
-            "spec": {"sha256": bundle_hash(compiled.spec.bundle.directory)},
+            **inputs,
             "tool": {"name": "cohort-dsl", "version": __version__},
         }
         manifest_file.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
-        # Publish the derived files first and the contract file last.
-        wide.publish()
-        manifest_file.publish()
-        slim.publish()
-    outcome = Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed,
-                      diagnostics=list(membership.diagnostics) + found)
-    if seed is not None:
-        _seed_metadata(membership, data_root, seed, outcome)
-    return outcome
-
-
-class _CohortLock:
-    """An exclusive ``flock`` on the cohort's folder itself (no lock file
-    to leave behind or to commit; released when the descriptor closes, so a
-    killed run never leaves it held); once held, temporary files in the
-    folder are a dead run's and are removed."""
-
-    def __init__(self, directory: Path, on_wait=None):
-        self.directory, self.on_wait = directory, on_wait
-
-    def __enter__(self) -> "_CohortLock":
-        self.fd = os.open(self.directory, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: no locking, as before
-            fcntl = None
-        if fcntl is not None:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                if self.on_wait is not None:
-                    self.on_wait()
-                fcntl.flock(self.fd, fcntl.LOCK_EX)
-        _remove_stale_temps(self.directory)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        os.close(self.fd)
+        staged = (wide, manifest_file, slim)  # the derived files first, the contract file last
+        for part in staged:
+            part.finish()
+        for part in staged:
+            part.publish()
+    return Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed)
 
 
 class _Staged:
     """A temporary file beside ``path`` (hashing what is written), renamed
-    onto it by :meth:`publish`; removed on exit if never published."""
+    onto it by :meth:`publish`; removed on exit if never published. Errors
+    (a full disk) name ``path``, not the temporary file."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -217,34 +218,51 @@ class _Staged:
     def __enter__(self) -> "_Staged":
         from cohort_dsl.files import temp_beside
 
-        fd, self.name = temp_beside(self.path)
+        with self._naming_path():
+            fd, self.name = temp_beside(self.path)
         self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
         return self
 
+    @contextlib.contextmanager
+    def _naming_path(self):
+        try:
+            yield
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
+
     def write(self, text: str) -> None:
-        self.handle.write(text)
+        with self._naming_path():
+            self.handle.write(text)
         self.digest.update(text.encode("utf-8"))
 
     def flush(self) -> None:
-        self.handle.flush()
+        with self._naming_path():
+            self.handle.flush()
 
     @property
     def unchanged(self) -> bool:
         return self.path.is_file() and _file_hash(self.path) == self.digest.hexdigest()
 
+    def finish(self) -> None:
+        """Everything written is on disk (a full disk fails here, before
+        any file of the set is published)."""
+        with self._naming_path():
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+            self.handle.close()
+
     def publish(self) -> bool:
         """Rename onto the target unless it already has these bytes."""
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-        self.handle.close()
-        if self.unchanged:
-            return False
-        os.replace(self.name, self.path)
+        with self._naming_path():
+            if self.unchanged:
+                return False
+            os.replace(self.name, self.path)
         return True
 
     def __exit__(self, *exc) -> None:
         if not self.handle.closed:
-            self.handle.close()
+            with contextlib.suppress(OSError):  # a full disk fails the final flush too
+                self.handle.close()
         try:
             os.unlink(self.name)
         except FileNotFoundError:

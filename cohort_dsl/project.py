@@ -161,22 +161,30 @@ class Project:
         nothing is written. Returns a :class:`cohort_dsl.materialize.Outcome`.
         ``progress``: a factory ``progress(total)`` as for :meth:`lint`;
         ``on_wait()`` is called when another run of the cohort holds its lock."""
-        from cohort_dsl.materialize import materialize
+        from cohort_dsl.catalogs import catalog_files, settings_refs
+        from cohort_dsl.files import recording
+        from cohort_dsl.materialize import input_digests, input_changed, materialize
         from cohort_dsl.membership import STALE_MEMBERSHIP
         from cohort_dsl.service import MIXED_SET
 
         config = self.data_root.require_cohort(cohort_id)
-        report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
-        # A mixed set (M013) is what this run repairs; a changed one (M003) needs --force.
-        found = [d for d in report.diagnostics
-                 if d.code != MIXED_SET.code and not (force and d.code == STALE_MEMBERSHIP.code)]
-        found = self.policy.refuse_errors(found)
-        catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
-        membership = self.membership(self.compile(config), cohort_id, layout)
+        with recording() as reads:  # what the checked and compiled membership comes from
+            report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
+            # A mixed set (M013) is what this run repairs; a changed one (M003) needs --force.
+            found = [d for d in report.diagnostics
+                     if d.code != MIXED_SET.code and not (force and d.code == STALE_MEMBERSHIP.code)]
+            found = self.policy.refuse_errors(found)
+            catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
+            compiled = self.compile(config)
+        if reads.changed:
+            raise SpecError([input_changed(path) for path in sorted(reads.changed)])
+        inputs = input_digests(reads, config.parent,
+                               catalog_files(settings_refs(self.settings) + list(extra_catalog_refs)), self.data_root)
+        membership = self.membership(compiled, cohort_id, layout)
         bar = progress(sum(membership.stage_sizes())) if progress is not None else None
         try:
             outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata,
-                                  progress=bar, on_wait=on_wait)
+                                  progress=bar, on_wait=on_wait, inputs=inputs)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
         finally:

@@ -34,7 +34,7 @@ TEMP_PREFIX = ".cohort-dsl-tmp-"
 # The default run kills a few times (it is in every `pytest`); the slow
 # variant (`pytest -m slow`, run by .ci/run) kills many more.
 MIN_KILLS, MAX_ATTEMPTS = 4, 20
-SLOW_MIN_KILLS, SLOW_MAX_ATTEMPTS = 20, 100
+SLOW_MIN_KILLS, SLOW_MAX_ATTEMPTS = 50, 200
 
 
 def _levels(prefix: str, n: int) -> str:
@@ -216,6 +216,45 @@ def test_stale_temp_files_are_removed_by_the_next_run(tmp_path):
     assert run_materialize(root, tmp_path).returncode == 0
     assert not stale.exists()
     assert entries(root) == sorted(FILES)
+
+
+# -- stopped, not killed: SIGTERM ----------------------------------------------------
+
+def _terminate_once_writing(cmd: list[str], folder: Path, cwd: Path) -> subprocess.CompletedProcess:
+    """Start ``cmd``, wait until its temporary file exists in ``folder``
+    (it is writing), then SIGTERM it."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(TEMP_PREFIX) for p in folder.iterdir()):
+        assert proc.poll() is None, f"finished before it could be stopped: {proc.stderr.read().decode()}"
+        assert time.monotonic() < deadline, "no temporary file appeared"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(cmd, proc.returncode, "", err.decode())
+
+
+@pytest.mark.parametrize("what", ["materialize", "compile --out"])
+def test_sigterm_removes_the_temporary_files(tmp_path, what):
+    """A stopped run cleans up after itself (exit 143) and leaves what was
+    there untouched; only SIGKILL can leave temporary files (for the next
+    run's sweep)."""
+    root = make_root(tmp_path / "data", spec_text(["judge-a"], combos=30))
+    if what == "materialize":
+        assert run_materialize(root, tmp_path).returncode == 0
+        (cohort_dir(root) / "spec" / "config.yaml").write_text(spec_text(["judge-b"], combos=30), encoding="utf-8")
+        folder, cmd = cohort_dir(root), command(root, "--force")
+    else:
+        folder = tmp_path / "out"
+        folder.mkdir()
+        (folder / "rows.csv").write_text("previous\n", encoding="utf-8")
+        cmd = [sys.executable, "-m", "cohort_dsl", "compile", str(cohort_dir(root) / "spec"), "--out",
+               str(folder / "rows.csv")]
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    result = _terminate_once_writing(cmd, folder, tmp_path)
+    assert result.returncode == 143, result.stderr
+    assert "terminated" in result.stderr and "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
 # -- two runs of one cohort at once -------------------------------------------------

@@ -15,6 +15,7 @@ import pytest
 
 from gate_helpers import TWO_PHASE_CATALOG_CONFIG, REPO_DIR, cli, engine, make_project, snapshot, spec_path, temp_files  # noqa: F401
 from cohort_dsl import __version__
+from cohort_dsl.diagnostics import SpecError
 
 WIDE = "stage,gen_id,origin_cohort_id,parent_gen_id,combo_id,template_id,llm_model_id,replicate"
 
@@ -107,10 +108,13 @@ class TestFiles:
         # the membership it describes, by hash
         assert manifest["membership"]["sha256"] == hashlib.sha256(files["membership.csv"]).hexdigest()
         assert manifest["membership"]["rows"] == 44
-        assert re.fullmatch(r"[0-9a-f]{64}", manifest["spec"]["sha256"])
+        assert re.fullmatch(r"[0-9a-f]{32}", manifest["spec"]["digest"])
+        assert list(manifest["spec"]["files"]) == ["config.yaml"]
+        # the catalogs it was checked against, by their path from the data root
+        assert sorted(manifest["catalogs"]) == sorted(CATALOGS)
         assert manifest["tool"]["version"] == __version__
 
-    def test_manifest_spec_hash_follows_the_bundle(self, cli, project):
+    def test_manifest_records_the_bytes_compiled(self, cli, project):
         assert cli("materialize", "alpha").rc == 0
         before = json.loads(outputs(project)["manifest.json"])
         membership = outputs(project)["membership.csv"]
@@ -119,12 +123,38 @@ class TestFiles:
         result = cli("materialize", "alpha")
         assert result.rc == 0, result
         after = json.loads(outputs(project)["manifest.json"])
-        assert after["spec"]["sha256"] != before["spec"]["sha256"]
+        assert after["spec"]["digest"] != before["spec"]["digest"]
         assert outputs(project)["membership.csv"] == membership
-        # an include file is part of the bundle too
+        # a file the spec does not read is not part of what it was computed from
         (spec_path(project, "alpha").parent / "notes.txt").write_text("x\n")
         assert cli("materialize", "alpha").rc == 0
-        assert json.loads(outputs(project)["manifest.json"])["spec"]["sha256"] != after["spec"]["sha256"]
+        assert json.loads(outputs(project)["manifest.json"])["spec"] == after["spec"]
+        # an include it reads is
+        (spec_path(project, "alpha").parent / "judges.txt").write_text("j1\nj2\n")
+        edit_spec(project, "evaluation_llm: [j1, j2]", "evaluation_llm: '@file:judges.txt'")
+        assert cli("materialize", "alpha").rc == 0
+        spec = json.loads(outputs(project)["manifest.json"])["spec"]
+        assert sorted(spec["files"]) == ["config.yaml", "judges.txt"]
+        assert outputs(project)["membership.csv"] == membership
+
+    def test_an_input_edited_during_the_run_is_refused(self, project, monkeypatch):
+        """The spec is read by the check and again by the compile: an edit
+        in between would record (and write) a membership of neither version."""
+        from cohort_dsl.project import Project
+
+        project_ = Project.load(start=project)
+        real_compile = Project.compile
+
+        def compile_after_an_edit(self, spec):
+            edit_spec(project, "# alpha:", "# alpha (edited meanwhile):")
+            return real_compile(self, spec)
+
+        monkeypatch.setattr(Project, "compile", compile_after_an_edit)
+        with pytest.raises(SpecError) as caught:
+            project_.materialize("alpha")
+        assert [d.code for d in caught.value.diagnostics] == ["M014"]
+        assert caught.value.diagnostics[0].location.path.endswith("config.yaml")
+        assert not cohort_dir(project).joinpath("membership.csv").exists()
 
     def test_twice_gives_byte_identical_files(self, cli, project):
         assert cli("materialize", "alpha", "--seed-metadata").rc == 0

@@ -19,6 +19,7 @@ from cohort_dsl.paths import escape_control
 
 
 CATALOG_BYTES = 1 << 28  # a catalog is a table of names: 256 MiB is far beyond any
+_JSON_DEPTH = 1000  # about what json.loads itself reaches before RecursionError
 
 
 def _read_text(path: Path) -> str:
@@ -91,13 +92,20 @@ def load_json(path: Path, column: str | None) -> dict:
 
     from cohort_dsl.document import load_yaml
 
+    from cohort_dsl.limits import Limits
+
     shown = str(path)
     text = _read_text(path)
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
         raise error(CATALOG_ERROR.code, f"invalid JSON: {exc.msg}", Location(shown, exc.lineno, exc.colno)) from None
-    document = load_yaml(text, shown)  # for positions
+    except RecursionError:
+        raise error(CATALOG_ERROR.code, f"catalog {path.name} is nested too deeply to be a catalog", Location(shown, 1)) from None
+    # Valid JSON has no aliases to expand: it is bounded by its size alone
+    # (CATALOG_BYTES), not by the limits meant for hand-written specs.
+    document = load_yaml(text, shown, Limits(max_document_bytes=CATALOG_BYTES, max_yaml_nodes=CATALOG_BYTES,
+                                             max_yaml_depth=_JSON_DEPTH))  # for positions
 
     def one(data, path_in_doc) -> Catalog:
         catalog = Catalog(shown, column)

@@ -20,7 +20,7 @@ from cohort_dsl.includes import (INCLUDE_COLUMNS, INCLUDE_EMPTY_CELL, INCLUDE_ES
                                  INCLUDE_TOO_LARGE)
 from cohort_dsl.levels import NON_STRING_LEVEL
 from cohort_dsl.lint import INTERNAL_ERROR, UNKNOWN_SUPPRESSION, UNUSED_SUPPRESSION
-from cohort_dsl.materialize import METADATA_CONFLICT, METADATA_DIFFERS
+from cohort_dsl.materialize import INPUT_CHANGED, METADATA_CONFLICT, METADATA_DIFFERS
 from cohort_dsl.schema import SCHEMA_VIOLATION, UNKNOWN_KEY
 from cohort_dsl.spec import (DUPLICATE_LEVEL, DUPLICATE_NAME, EMPTY_AXIS, FORWARD_REFERENCE, PLUGIN_CRASH, SPEC_LIMIT,
                              UNKNOWN_FIELD, UNKNOWN_NAME)
@@ -61,6 +61,7 @@ CORE_CODES = (
     PLUGIN_CRASH,
     METADATA_CONFLICT,
     METADATA_DIFFERS,
+    INPUT_CHANGED,
 )
 
 
