@@ -188,3 +188,55 @@ def test_a_catalog_outside_the_data_root_is_never_read_or_echoed(tmp_path, capsy
     assert rc == 1
     assert "hunter2" not in out + err
     assert "outside the data root" in out and "C003" in out
+
+
+# -- text as editors show it; JSON as json.dump writes it -----------------------------------
+
+@pytest.mark.parametrize("odd_break", ["\x85", "\u2028", "\u2029"])
+def test_positions_count_lines_as_editors_do(tmp_path, capsys, monkeypatch, odd_break):
+    """YAML ends lines at NEL, U+2028 and U+2029 too; editors do not, so a
+    diagnostic after one would point a line too far."""
+    write_files(tmp_path, {"spec/config.yaml": f'axes:\n  a: ["x{odd_break}y", z]\n  b: [q]\n  c:\n'})
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run(capsys, "compile", "spec")
+    assert rc == 1 and "config.yaml:4:3: R009" in err, err
+
+
+def test_a_txt_include_keeps_a_value_with_a_line_separator_whole(tmp_path, capsys, monkeypatch):
+    write_files(tmp_path, {"spec/config.yaml": "axes:\n  a: '@file:a.txt'\n", "spec/a.txt": "x\u2028y\nz\n"})
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "compile", "spec")
+    assert rc == 0, err
+    assert out == "a\nx\u2028y\nz\n"
+
+
+@pytest.mark.parametrize("where", ["include", "catalog"])
+def test_json_surrogate_pairs_are_the_character_they_encode(tmp_path, capsys, monkeypatch, where):
+    import json
+
+    rocket = json.dumps(["launch-\U0001F680"])  # ["launch-\ud83d\ude80"]: what json.dump writes
+    assert "\\ud83d\\ude80" in rocket
+    files = {"spec/config.yaml": "axes:\n  a: '@file:a.json'\n" if where == "include" else "axes:\n  a: [launch-\U0001F680]\n",
+             "spec/a.json": rocket, "a.json": json.dumps({"a": ["launch-\U0001F680"]})}
+    write_files(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    if where == "include":
+        rc, out, err = run(capsys, "compile", "spec")
+        assert rc == 0 and out.split("\n")[1] == "launch-\U0001F680", err
+    else:
+        rc, out, err = run(capsys, "lint", "spec", "--catalog", "a.json", "--no-cache")
+        assert rc == 0, out + err
+
+
+def test_a_lone_surrogate_is_located(tmp_path, capsys, monkeypatch):
+    write_files(tmp_path, {"spec/config.yaml": "axes:\n  a: '@file:a.json'\n", "spec/a.json": '[\n  "ok",\n  "half-\\ud83d"\n]'})
+    monkeypatch.chdir(tmp_path)
+    rc, _, err = run(capsys, "compile", "spec")
+    assert rc == 1 and "a.json:3:3: I003" in err and "surrogate" in err, err
+
+
+def test_a_deep_json_catalog_is_a_catalog_error(tmp_path, capsys, monkeypatch):
+    write_files(tmp_path, {"spec/config.yaml": "axes:\n  a: [x]\n", "deep.json": "[" * 100_000 + "]" * 100_000})
+    monkeypatch.chdir(tmp_path)
+    rc, out, err = run(capsys, "lint", "spec", "--catalog", "deep.json", "--no-cache")
+    assert rc == 1 and "C003" in out + err, out + err
