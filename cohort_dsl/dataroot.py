@@ -17,6 +17,7 @@ invalid id is a usage error that names it.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -109,10 +110,30 @@ class DataRoot:
         return config
 
     # -- generations --------------------------------------------------------
+    @property
+    def gens_dir(self) -> Path:
+        return self.path / GENS
+
     def metadata_file(self, stage: str, gen_id: str) -> Path:
         if not GEN_ID.fullmatch(stage) or not GEN_ID.fullmatch(gen_id):
             raise UsageError(f"{stage!r}/{gen_id!r} is not a stage and generation id")
-        return self.path / GENS / stage / gen_id / METADATA_FILE
+        return self.gens_dir / stage / gen_id / METADATA_FILE
+
+    def escapes(self, path: Path) -> Path | None:
+        """Where ``path`` really is when a symlink on the way leads outside
+        the data root (None when it stays inside): nothing is written there,
+        and nothing read."""
+        real_root = os.path.realpath(self.path)
+        real = os.path.realpath(path)
+        return None if os.path.commonpath([real_root, real]) == real_root else Path(real)
+
+    def require_inside(self, path: Path) -> Path:
+        """``path``, or a usage error when it leads outside the data root."""
+        real = self.escapes(path)
+        if real is not None:
+            raise UsageError(f"{path} leads outside the data root (to {real}) through a symbolic link: "
+                             f"cohort-dsl writes only inside {self.path}")
+        return path
 
     # -- where a bundle sits ------------------------------------------------
     @staticmethod

@@ -118,14 +118,18 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
     called when another run holds it), so the start-up sweep of temporary
     files can only remove those of a run that died. ``inputs`` (from
     :func:`input_digests`) is recorded in ``manifest.json``."""
+    directory = data_root.require_inside(data_root.cohort_dir(membership.cohort_id))
+    for path in (data_root.membership_file(membership.cohort_id), data_root.wide_file(membership.cohort_id),
+                 data_root.manifest_file(membership.cohort_id)):
+        data_root.require_inside(path)
     seed, found = None, []
     if seed_metadata:
+        data_root.require_inside(data_root.gens_dir)
         # Every existing metadata.json is compared before anything is written.
         seed = _Seeder(membership, catalogs or {})
         found = _compare_metadata(membership, data_root, seed)
         if any(d.severity == ERROR for d in found):
             raise SpecError(found)
-    directory = data_root.cohort_dir(membership.cohort_id)
     directory.mkdir(parents=True, exist_ok=True)
     from cohort_dsl.cohort_lock import CohortLock
 
@@ -385,18 +389,26 @@ def _same(found, expected) -> bool:
     return type(found) is type(expected) and found == expected
 
 
-def _read_metadata(path: Path, shown: str, findings: _Findings):
+def _read_metadata(path: Path, shown: str, findings: _Findings, data_root: DataRoot):
     """The JSON object in ``path``; None (with a finding) when it is not one."""
+    from cohort_dsl.files import NotRegularFile, TooLarge, read_bounded
+
     where = Location(str(path))
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_METADATA_BYTES + 1)
-    except OSError as exc:
-        findings.add(METADATA_CONFLICT, f"{shown} cannot be read ({exc.strerror or exc})", where, _UNREADABLE_HINT)
+    if data_root.escapes(path) is not None:
+        findings.add(METADATA_CONFLICT, f"{shown} is a link that leads outside the data root: not read", where,
+                     _UNREADABLE_HINT)
         return None
-    if len(data) > MAX_METADATA_BYTES:
+    try:
+        data = read_bounded(path, MAX_METADATA_BYTES)
+    except TooLarge:
         findings.add(METADATA_CONFLICT, f"{shown} is larger than {MAX_METADATA_BYTES:,} bytes: not a metadata seed",
                      where, _UNREADABLE_HINT)
+        return None
+    except NotRegularFile:
+        findings.add(METADATA_CONFLICT, f"{shown} is not a regular file", where, _UNREADABLE_HINT)
+        return None
+    except OSError as exc:
+        findings.add(METADATA_CONFLICT, f"{shown} cannot be read ({exc.strerror or exc})", where, _UNREADABLE_HINT)
         return None
     try:
         value = json.loads(data.decode("utf-8-sig"))
@@ -420,13 +432,20 @@ def _read_metadata(path: Path, shown: str, findings: _Findings):
 def _compare_metadata(membership, data_root: DataRoot, seed: _Seeder) -> list[Diagnostic]:
     """Compare each existing metadata.json with the record that would be
     seeded (one record and one file in memory at a time)."""
-    findings = _Findings(data_root.path / "gens")
+    findings = _Findings(data_root.gens_dir)
+    inside: set[Path] = set()  # stage folders known to stay inside the data root
     for record in membership.records():
         path = data_root.metadata_file(record.stage, record.gen_id)
+        # Seeds are written only inside the data root: a stage or generation
+        # folder that is a link out of it stops the run before any write.
+        if path.parent.parent not in inside:
+            inside.add(data_root.require_inside(path.parent.parent))
+        if os.path.islink(path.parent):
+            data_root.require_inside(path.parent)
         if not os.path.lexists(path):
             continue
         shown = f"gens/{record.stage}/{record.gen_id}/metadata.json"
-        existing = _read_metadata(path, shown, findings)
+        existing = _read_metadata(path, shown, findings, data_root)
         if existing is None:
             continue
         where = Location(str(path))
@@ -454,7 +473,7 @@ def _seed_metadata(membership, data_root: DataRoot, seed: _Seeder, outcome: Outc
 
     for record in membership.records():
         path = data_root.metadata_file(record.stage, record.gen_id)
-        if path.exists():
+        if os.path.lexists(path):  # a file, or a link (never followed for writing)
             outcome.metadata_kept += 1
             continue
         with atomic_writer(path) as handle:

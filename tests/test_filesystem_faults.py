@@ -139,3 +139,45 @@ def test_a_really_full_file_system(cli, tmp_path, tiny_tmpfs):
     assert result.rc == 2 and str(out) in result.err and TEMP_PREFIX not in result.err
     assert sorted(p.name for p in tiny_tmpfs.iterdir()) == ["rows.csv"]
     assert out.read_text(encoding="utf-8") == "previous\n"
+
+
+# -- writes stay inside the data root ------------------------------------------------------
+
+@pytest.mark.parametrize("link", ["gens", "gens/draft", "cohort folder"])
+def test_a_link_out_of_the_data_root_is_never_written_through(cli, project, tmp_path, link):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    gens = project / "data" / "gens"
+    if link == "gens":
+        gens.symlink_to(outside)
+        args = ("materialize", "alpha", "--seed-metadata")
+    elif link == "gens/draft":
+        gens.mkdir()
+        (gens / "draft").symlink_to(outside)
+        args = ("materialize", "alpha", "--seed-metadata")
+    else:
+        (project / "data" / "cohorts" / "bravo").rename(outside / "bravo")
+        (project / "data" / "cohorts" / "bravo").symlink_to(outside / "bravo")
+        args = ("materialize", "bravo")
+    result = cli(*args)
+    assert result.rc == 2 and "outside the data root" in result.err, result
+    assert sorted(p.name for p in outside.rglob("*") if p.is_file()) in ([], ["config.yaml"])
+    assert not (cohort_dir(project) / "membership.csv").exists()
+
+
+def test_a_metadata_link_or_fifo_is_never_followed(cli, project, tmp_path):
+    """An existing metadata.json that is a FIFO (would hang a read) or a
+    link out of the data root (would leak or be overwritten) is reported,
+    never read, and nothing is written."""
+    assert cli("materialize", "alpha", "--seed-metadata").rc == 0
+    seeds = sorted((project / "data" / "gens" / "draft").glob("*/metadata.json"))
+    secret = tmp_path / "secret.json"
+    secret.write_text('{"token": "hunter2"}', encoding="utf-8")
+    seeds[0].unlink()
+    seeds[0].symlink_to(secret)
+    seeds[1].unlink()
+    os.mkfifo(seeds[1])
+    result = cli("materialize", "alpha", "--seed-metadata")
+    assert result.rc == 1 and "hunter2" not in result.out + result.err
+    assert "outside the data root" in result.err and "not a regular file" in result.err
+    assert secret.read_text(encoding="utf-8") == '{"token": "hunter2"}'
