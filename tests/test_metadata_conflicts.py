@@ -304,7 +304,7 @@ class TestMalformed:
         result = cli("materialize", "alpha", "--seed-metadata")
         assert result.rc == 1, result
         (line,) = result.lines(M007)
-        assert "cannot be read" in line
+        assert "not a regular file" in line
 
     def test_without_seed_metadata_nothing_is_compared(self, cli, project):
         seeded(cli)
