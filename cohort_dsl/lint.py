@@ -323,15 +323,25 @@ def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
 def targets(paths: list[str], data_root: DataRoot, catalog_files: set[str], settings_file: Path | None = None) -> list[Path]:
     """The config.yaml of every bundle the given paths affect: the bundle a
     file lies in; a cohort's membership.csv -> its bundle; a catalog file or
-    the settings file -> every bundle under the data root."""
+    the settings file -> every bundle under the data root. A path that git
+    tracks but that is gone from the work tree (``pre-commit run
+    --all-files`` after a deletion) affects what it would have: a deleted
+    include lints its bundle, a deleted cohort nothing; any other missing
+    path is a usage error."""
     out: list[Path] = []
     resolved_catalogs = {os.path.realpath(c) for c in catalog_files}
     if settings_file is not None:
         resolved_catalogs.add(os.path.realpath(settings_file))
+    missing = [raw for raw in paths if not os.path.lexists(raw)]
+    if missing:
+        from cohort_dsl.vcs import tracked_or_staged
+
+        deleted = tracked_or_staged([Path(raw) for raw in missing], Path.cwd()) or set()
+        for raw in missing:
+            if Path(raw).absolute() not in deleted:
+                raise UsageError(f"{raw}: no such file or folder")
     for raw in paths:
         path = Path(raw)
-        if not path.exists():
-            raise UsageError(f"{raw}: no such file or folder")
         if os.path.realpath(path) in resolved_catalogs:
             out.extend(data_root.bundles())
             continue
@@ -353,7 +363,7 @@ def targets(paths: list[str], data_root: DataRoot, catalog_files: set[str], sett
 
 
 def _owning_config(path: Path) -> Path | None:
-    if path.name == "config.yaml":
+    if path.name == "config.yaml" and path.is_file():
         return path
     for parent in path.absolute().parents:
         candidate = parent / "config.yaml"

@@ -328,3 +328,38 @@ def test_a_broken_stream_does_not_break_the_run(clock):
     clock[0] += 1
     bar.advance()
     bar.close()  # no exception
+
+
+# -- a file git tracks that is gone from the work tree (pre-commit --all-files) ------------
+
+@needs_git
+def test_paths_deleted_from_the_work_tree_lint_what_they_affect(tmp_path, monkeypatch, capsys):
+    from cohort_dsl.cli import main
+    from cohort_dsl.pluginmanager import build_engine
+
+    repo = init_repo(tmp_path / "repo")
+    (repo / "cohort-dsl.toml").write_text('data-root = "data"\n', encoding="utf-8")
+    with_include = bundle(repo, "uses-items")
+    with_include.write_text("axes:\n  combo_id: '@file:items.txt'\n", encoding="utf-8")
+    (with_include.parent / "items.txt").write_text("c1\nc2\n", encoding="utf-8")
+    gone = bundle(repo, "gone")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "two cohorts")
+    (with_include.parent / "items.txt").unlink()  # deleted, not staged: still in the index
+    shutil.rmtree(gone.parent.parent)
+    monkeypatch.chdir(repo)
+
+    def lint(*paths):
+        capsys.readouterr()
+        rc = main(["lint", "--no-cache", *paths], engine=build_engine(entry_points=False))
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        return rc, out + err
+
+    # the deleted cohort affects nothing; the deleted include's bundle is linted (and misses it)
+    assert lint("data/cohorts/gone/spec/config.yaml")[0] == 0
+    rc, output = lint("data/cohorts/uses-items/spec/items.txt")
+    assert rc == 1 and "I001" in output and "uses-items/spec/config.yaml:2" in output
+    # a path git never knew is still a typo
+    rc, output = lint("data/cohorts/gnoe/spec/config.yaml")
+    assert rc == 2 and "no such file" in output
