@@ -20,6 +20,7 @@ Command-line flags override the file. Errors here are usage errors (exit 2).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -128,20 +129,73 @@ def load_settings(path: Path | str | None = None, start: Path | None = None) -> 
     path = path or find_config(start)
     if path is None:
         return Settings(data_root=(start or Path.cwd()).absolute() / "data")
-    table = _read_table(path)
-    return _from_table(table, path)
+    table, text = _read_table(path)
+    return _from_table(table, path, _KeyLines(text, path))
 
 
-def _read_table(path: Path) -> dict:
-    """The settings table of a config file; a file that is not UTF-8, not
-    TOML, or whose table is not a table is a usage error located in it."""
-    import re
+class _KeyLines:
+    """Where each key is written (``path:line:col``), found by scanning the
+    TOML text for table headers and ``key =`` lines (the TOML reader keeps
+    no positions). A key it cannot place is shown at its table, or at the
+    settings table, or at the file."""
 
+    _HEADER = re.compile(r"^\s*\[\[?([^\[\]]+)\]\]?\s*(#.*)?$")
+    _KEY = re.compile(r"^(\s*)(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
+
+    def __init__(self, text: str, path: Path):
+        self.path = path
+        self.where = f"{path}: [tool.{TABLE}]" if path.name == PYPROJECT else str(path)
+        self.prefixes = [("tool", TABLE)] + ([()] if path.name == CONFIG_FILE else [])
+        self.keys: dict[tuple, tuple[int, int]] = {}
+        table: tuple = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                table = tuple(self._name(part) for part in header.group(1).split("."))
+                self.keys.setdefault(table, (number, line.index("[") + 1))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                parts = tuple(self._name(part) for part in key.group(2).split("."))
+                self.keys.setdefault(table + parts, (number, len(key.group(1)) + 1))
+
+    @staticmethod
+    def _name(part: str) -> str:
+        part = part.strip()
+        return part[1:-1] if len(part) > 1 and part[0] == part[-1] and part[0] in "\"'" else part
+
+    def at_top(self, *key: str) -> str:
+        """``path:line:col`` of a key path from the top of the file (or of
+        its nearest parent)."""
+        while key:
+            found = self.keys.get(key)
+            if found is not None:
+                return f"{self.path}:{found[0]}:{found[1]}"
+            key = key[:-1]
+        return str(self.path)
+
+    def __call__(self, *key: str) -> str:
+        """``path:line:col`` of a settings key path (or of its nearest parent)."""
+        while key:
+            for prefix in self.prefixes:
+                for spelling in (key, tuple(k.replace("-", "_") for k in key)):
+                    found = self.keys.get(prefix + spelling)
+                    if found is not None:
+                        return f"{self.path}:{found[0]}:{found[1]}"
+            key = key[:-1]
+        return self.where
+
+
+def _read_table(path: Path) -> tuple[dict, str]:
+    """The settings table of a config file, and the file's text; a file
+    that is not UTF-8, not TOML, or whose table is not a table is a usage
+    error located in it."""
     tomllib = _toml()
     try:
         with open(path, "rb") as handle:
             raw = handle.read(1 << 24)
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
@@ -153,60 +207,68 @@ def _read_table(path: Path) -> dict:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise UsageError(f"{where}: invalid TOML: {message}") from None
     if path.name == CONFIG_FILE and not isinstance(data.get("tool"), dict):
-        return data
+        return data, text
     tool = data.get("tool", {})
+    where = _KeyLines(text, path)
     if not isinstance(tool, dict):
-        raise UsageError(f"{path}: `tool` must be a table ([tool.{TABLE}])")
+        raise UsageError(f"{where.at_top('tool')}: `tool` must be a table ([tool.{TABLE}])")
     table = tool.get(TABLE, data if path.name == CONFIG_FILE else {})
     if not isinstance(table, dict):
-        raise UsageError(f"{path}: [tool.{TABLE}] must be a table of settings, not {type(table).__name__}")
-    return table
+        raise UsageError(f"{where.at_top('tool', TABLE)}: [tool.{TABLE}] must be a table of settings, not {type(table).__name__}")
+    return table, text
 
 
-def _from_table(table: dict, path: Path) -> Settings:
-    where = f"{path}: [tool.{TABLE}]" if path.name == PYPROJECT else str(path)
+def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
+    """Settings from the table; ``at(key, ...)`` locates a key for errors."""
     norm = {key.replace("_", "-"): value for key, value in table.items()}
     for key in norm:
         if key not in KEYS:
             hint = did_you_mean(key, KEYS)
-            raise UsageError(f"{where}: unknown key {key!r}" + (f" ({hint})" if hint else ""))
+            raise UsageError(f"{at(key)}: unknown key {key!r}" + (f" ({hint})" if hint else ""))
     values: dict = {"path": path, "data_root": (path.parent / "data").absolute()}
     if "data-root" in norm:
-        values["data_root"] = (path.parent / _expect(norm["data-root"], str, "data-root", where)).absolute()
+        values["data_root"] = (path.parent / _expect(norm["data-root"], str, "data-root", at("data-root"))).absolute()
         values["data_root_explicit"] = True
     for key in ("select", "ignore"):
         if key in norm:
             value = norm[key]
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise UsageError(f"{where}: {key} must be a list of code prefixes, e.g. [\"R004\"]")
+                raise UsageError(f"{at(key)}: {key} must be a list of code prefixes, e.g. [\"R004\"]")
             values[key] = tuple(value)
     if "severity" in norm:
         severity = norm["severity"]
-        if not isinstance(severity, dict) or not all(v in SEVERITIES for v in severity.values()):
-            raise UsageError(f"{where}: severity must be a table of CODE = \"error\" or \"warning\"")
+        if not isinstance(severity, dict):
+            raise UsageError(f"{at('severity')}: severity must be a table of CODE = \"error\" or \"warning\"")
+        for code, value in severity.items():
+            if value not in SEVERITIES:
+                raise UsageError(f"{at('severity', code)}: severity of {code} must be \"error\" or \"warning\", "
+                                 f"not {value!r}")
         values["severity"] = dict(severity)
     if "catalogs" in norm:
         catalogs = norm["catalogs"]
-        if not isinstance(catalogs, dict) or not all(isinstance(v, str) for v in catalogs.values()):
-            raise UsageError(f"{where}: catalogs must be a table of axis = \"PATH[:COLUMN]\"")
+        if not isinstance(catalogs, dict):
+            raise UsageError(f"{at('catalogs')}: catalogs must be a table of axis = \"PATH[:COLUMN]\"")
+        for axis, value in catalogs.items():
+            if not isinstance(value, str):
+                raise UsageError(f"{at('catalogs', axis)}: the catalog of {axis} must be text, \"PATH[:COLUMN]\"")
         values["catalogs"] = dict(catalogs)
     limits = {}
     if "limits" in norm:
         if not isinstance(norm["limits"], dict):
-            raise UsageError(f"{where}: limits must be a table")
+            raise UsageError(f"{at('limits')}: limits must be a table")
         for key, value in norm["limits"].items():
             name = key.replace("-", "_")
             if name not in Limits.names():
                 hint = did_you_mean(name, Limits.names())
-                raise UsageError(f"{where}: unknown limit {key!r}" + (f" ({hint})" if hint else ""))
-            limits[name] = _positive(value, f"limits.{key}", where)
+                raise UsageError(f"{at('limits', key)}: unknown limit {key!r}" + (f" ({hint})" if hint else ""))
+            limits[name] = _positive(value, f"limits.{key}", at("limits", key))
     if "max-rows" in norm:  # the same limit as limits.max-rows, under its common name
-        limits["max_rows"] = _positive(norm["max-rows"], "max-rows", where)
+        limits["max_rows"] = _positive(norm["max-rows"], "max-rows", at("max-rows"))
     values["limits"] = DEFAULT_LIMITS.updated(**limits)
     if "jobs" in norm:
-        values["jobs"] = _positive(norm["jobs"], "jobs", where)
+        values["jobs"] = _positive(norm["jobs"], "jobs", at("jobs"))
     if "cache" in norm:
-        values["cache"] = _expect(norm["cache"], bool, "cache", where)
+        values["cache"] = _expect(norm["cache"], bool, "cache", at("cache"))
     return Settings(**values)
 
 

@@ -73,13 +73,18 @@ def test_a_folder_as_out_names_the_users_path(bundle, capsys, tmp_path):
 # -- configuration files --------------------------------------------------------------
 
 @pytest.mark.parametrize("name, content, expected", [
-    ("pyproject.toml", b"tool = 3\n", "`tool` must be a table"),
-    ("pyproject.toml", b"[tool]\ncohort-dsl = 3\n", "must be a table of settings"),
+    ("pyproject.toml", b"tool = 3\n", "pyproject.toml:1:1: `tool` must be a table"),
+    ("pyproject.toml", b"[tool]\ncohort-dsl = 3\n", "pyproject.toml:2:1: [tool.cohort-dsl] must be a table of settings"),
     ("cohort-dsl.toml", b"\xff\xfe", "not valid UTF-8"),
     ("cohort-dsl.toml", b"data-root = \"data\"\nmax-rows = \n", "cohort-dsl.toml:2:"),
-    ("cohort-dsl.toml", b"max-rows = \"many\"\n", "max-rows must be a positive integer"),
-    ("cohort-dsl.toml", b"cache = \"yes\"\n", "cache must be bool"),
-    ("cohort-dsl.toml", b"catalogs = 3\n", "catalogs must be a table"),
+    ("cohort-dsl.toml", b"data-root = \"data\"\nmax-rows = \"many\"\n", "cohort-dsl.toml:2:1: max-rows must be a positive"),
+    ("cohort-dsl.toml", b"\n  cache = \"yes\"\n", "cohort-dsl.toml:2:3: cache must be bool"),
+    ("cohort-dsl.toml", b"catalogs = 3\n", "cohort-dsl.toml:1:1: catalogs must be a table"),
+    ("pyproject.toml", b"[project]\nname = 'x'\n[tool.cohort-dsl]\njobs = 1\n[tool.'cohort-dsl'.limits]\nmax-rows = 0\n",
+     "pyproject.toml:6:1: limits.max-rows must be a positive integer"),
+    ("pyproject.toml", b"[tool.cohort-dsl.severity]\nR004 = 'fatal'\n", "pyproject.toml:2:1: severity of R004"),
+    ("pyproject.toml", b"[tool.cohort-dsl]\ncatalogs = { axis = 1 }\n", "pyproject.toml:2:1: the catalog of axis"),
+    ("pyproject.toml", b"[tool.cohort-dsl]\ndata-root = 'd'\nselct = ['R']\n", "pyproject.toml:3:1: unknown key 'selct'"),
 ])
 def test_a_bad_config_is_a_usage_error_naming_it(bundle, capsys, tmp_path, name, content, expected):
     (tmp_path / name).write_bytes(content)
