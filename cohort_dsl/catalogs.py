@@ -74,9 +74,10 @@ class CatalogRef:
     path: Path
     column: str | None
     origin: str
-    #: the folder the file must stay inside (symlinks resolved): the data
-    #: root for configured catalogs; None for paths typed on the command line
-    confine: Path | None = None
+    #: the folders the file must stay inside (symlinks resolved): the data
+    #: root and the catalog roots for configured catalogs; empty for paths
+    #: typed on the command line
+    confine: tuple[Path, ...] = ()
 
 
 def parse_ref(axis: str | None, spec: str, base: Path, origin: str) -> CatalogRef:
@@ -103,7 +104,8 @@ def settings_refs(settings) -> list[CatalogRef]:
     from dataclasses import replace
 
     where = str(settings.path) if settings.path else "settings"
-    return [replace(parse_ref(axis, spec, settings.data_root, where), confine=settings.data_root)
+    roots = (settings.data_root, *settings.catalog_roots)
+    return [replace(parse_ref(axis, spec, settings.data_root, where), confine=roots)
             for axis, spec in settings.catalogs.items()]
 
 
@@ -115,12 +117,13 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
     cache: dict[tuple, dict] = {}
     for ref in refs:
         key = (str(ref.path), ref.column)
-        if ref.confine is not None and not _inside(ref.path, ref.confine):
+        if ref.confine and not any(_inside(ref.path, root) for root in ref.confine):
             # never read (nor echo) a file a committed symlink points elsewhere
             problems.append(Diagnostic(CATALOG_ERROR.code, f"catalog {ref.path.name} for {ref.axis or 'its axes'} "
                                        "resolves outside the data root; it is not read", Location(ref.origin), ERROR,
                                        "catalogs configured in the settings must be files under the data root "
-                                       "(no '..' and no symlink leaving it); pass others with --catalog-csv"))
+                                       "(no '..' and no symlink leaving it) or under a folder listed in "
+                                       "catalog-roots; pass others with --catalog-csv"))
             continue
         try:
             loaded = cache.get(key)

@@ -10,7 +10,8 @@ table is skipped). Keys::
     ignore = ["R004"]             # code prefixes to drop
     [tool.cohort-dsl.severity]    # a code's severity, instead of its default
     R004 = "error"
-    [tool.cohort-dsl.catalogs]    # axis -> "PATH[:COLUMN]" under the data root
+    catalog-roots = ["../shared"] # more folders catalogs may lie in (relative to the config file)
+    [tool.cohort-dsl.catalogs]    # axis -> "PATH[:COLUMN]" under the data root (or a catalog root)
     draft_template = "1_raw/draft_templates.csv:template_id"
     [tool.cohort-dsl.limits]      # see cohort_dsl.limits.Limits
     max-include-bytes = 67108864
@@ -31,7 +32,7 @@ from cohort_dsl.limits import DEFAULT_LIMITS, Limits
 CONFIG_FILE = "cohort-dsl.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "cohort-dsl"
-KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "limits", "jobs", "cache")
+KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "catalog-roots", "limits", "jobs", "cache")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Settings:
     data_root: Path = field(default_factory=lambda: Path("data").absolute())
     data_root_explicit: bool = False
     catalogs: Mapping[str, str] = field(default_factory=dict)
+    #: folders besides the data root that configured catalogs may lie in
+    catalog_roots: tuple[Path, ...] = ()
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     #: code -> "error" | "warning", overriding the code's declared severity
@@ -252,6 +255,11 @@ def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
             if not isinstance(value, str):
                 raise UsageError(f"{at('catalogs', axis)}: the catalog of {axis} must be text, \"PATH[:COLUMN]\"")
         values["catalogs"] = dict(catalogs)
+    if "catalog-roots" in norm:
+        roots = norm["catalog-roots"]
+        if not isinstance(roots, list) or not all(isinstance(v, str) and v for v in roots):
+            raise UsageError(f"{at('catalog-roots')}: catalog-roots must be a list of folders, e.g. [\"../shared\"]")
+        values["catalog_roots"] = tuple((path.parent / root).absolute() for root in roots)
     limits = {}
     if "limits" in norm:
         if not isinstance(norm["limits"], dict):

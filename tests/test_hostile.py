@@ -245,3 +245,18 @@ def test_a_deep_json_catalog_is_a_catalog_error(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rc, out, err = run(capsys, "lint", "spec", "--catalog", "deep.json", "--no-cache")
     assert rc == 1 and "C003" in out + err, out + err
+
+
+def test_a_catalog_root_lets_a_shared_folder_in(tmp_path, capsys, monkeypatch):
+    from gate_helpers import full_spec, make_project
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    root = make_project(tmp_path / "repo", {"c1": {"config.yaml": full_spec()}}, catalogs={},
+                        catalog_config={"draft_template": "../../shared/templates.csv:template_id"},
+                        extra='catalog-roots = ["../shared"]\n')
+    (shared / "templates.csv").write_text("template_id\nnot-the-one\n", encoding="utf-8")
+    monkeypatch.chdir(root)
+    rc, out, _ = run(capsys, "lint", "--all", "--no-cache")
+    assert "outside the data root" not in out
+    assert rc == 1 and "C001" in out  # read and checked: the spec's draft templates are not in it
