@@ -90,9 +90,12 @@ JUNK = [None, True, False, 1.5, -1, 0, 10**30, "", " ", "~", "yes", "@file:", "@
 JUNK += KNOWN_BUG_JUNK
 SECTIONS = ["subsets", "ties", "pairs", "tuples"]
 DAMAGE = ["truncate", "flip", "delete_line", "duplicate_line", "tab", "bytes", "unicode", "anchor", "alias",
-          "merge", "recursive", "bomb", "trap", "indent", "bom", "crlf", "document"]
+          "merge", "recursive", "bomb", "trap", "indent", "bom", "crlf", "document", "odd_break", "escape"]
 INCLUDE_DAMAGE = ["truncate", "flip", "delete_line", "duplicate_line", "bytes", "unicode", "comma", "quote",
-                  "empty", "bom", "crlf"]
+                  "empty", "bom", "crlf", "odd_break", "escape"]
+# Line ends YAML knows and editors do not; \u escapes of surrogates (pairs, halves).
+_ODD_BREAKS = ["\x85".encode(), "\u2028".encode(), "\u2029".encode(), b"\r"]
+_ESCAPES = [b'"\\ud83d\\ude80"', b'"\\ud83d"', b'"\\ude80x"', b'"\\U0001F680"', b'"\\ud83d\\ud83d"']
 
 
 # -- drawing a spec --------------------------------------------------------------------
@@ -425,6 +428,10 @@ def damage(draw, data: bytes, kinds) -> bytes:
         return data.replace(b"\n", b"\r\n")
     if kind == "document":
         return data + b"\n---\n" + data
+    if kind == "odd_break":
+        return data[:pos] + draw(st.sampled_from(_ODD_BREAKS)) + data[pos:]
+    if kind == "escape":
+        return data[:pos] + draw(st.sampled_from(_ESCAPES)) + data[pos:]
     if kind == "comma":
         return data[:pos] + b"," + data[pos:]
     if kind == "quote":
