@@ -13,7 +13,6 @@ import sys
 from cohort_dsl import __version__
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-DEBUG_ENV = "COHORT_DSL_DEBUG"
 
 
 def main(argv: list[str] | None = None, engine=None) -> int:
@@ -75,7 +74,7 @@ def _on_sigterm(handler):
 
 
 def _run(argv: list[str], engine=None) -> int:
-    from cohort_dsl.diagnostics import SpecError, UsageError
+    from cohort_dsl.diagnostics import DEBUG_ENV, SpecError, UsageError, debugging
 
     try:
         from cohort_dsl.pluginmanager import PluginError
@@ -98,7 +97,7 @@ def _run(argv: list[str], engine=None) -> int:
         sys.stderr.write(f"cohort-dsl: error: {where}{exc.strerror or exc}\n")
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence
-        if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        if debugging():
             raise
         from cohort_dsl.schema import SchemaFragmentError
 

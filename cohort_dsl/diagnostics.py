@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
+#: Set (to anything but "" or "0") to let an internal error's traceback through.
+DEBUG_ENV = "COHORT_DSL_DEBUG"
+
+
+def debugging() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 @dataclass(frozen=True, slots=True)  # one per level of large includes: keep it small

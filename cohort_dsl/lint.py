@@ -207,7 +207,9 @@ def _declared(bundle, run: LintRun):
 
 
 def _internal_error(exc: Exception, config_path: Path) -> Diagnostic:
-    if os.environ.get("COHORT_DSL_DEBUG", "") not in ("", "0"):
+    from cohort_dsl.diagnostics import debugging
+
+    if debugging():
         raise exc
     return Diagnostic(INTERNAL_ERROR.code, f"internal error while linting this bundle: {type(exc).__name__}: {exc}",
                       Location(str(Path(config_path).absolute())), ERROR,
