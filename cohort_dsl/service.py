@@ -46,29 +46,47 @@ def _data_digest(path: Path) -> str | None:
 
 def set_problems(root: DataRoot, cohort_id: str) -> list:
     """M013 for each membership file that does not match the digest its
-    cohort's manifest.json recorded (nothing when there is no manifest)."""
+    cohort's manifest.json recorded (nothing when there is no manifest).
+
+    A mismatch may be a materialize publishing right now: the cohort's lock
+    is then taken shared, which waits for that run, and the files are
+    compared again (docs/cohorts.md, "Reading a set that is being
+    published"); what still differs was left mixed."""
+    from cohort_dsl.diagnostics import ERROR, Diagnostic
+
+    mixed = _mismatched(root, cohort_id)
+    if mixed:
+        from cohort_dsl.cohort_lock import CohortLock
+
+        try:
+            with CohortLock(root.cohort_dir(cohort_id), shared=True):
+                mixed = _mismatched(root, cohort_id)
+        except OSError:  # the folder cannot be opened for locking: report what was seen
+            pass
+    return [Diagnostic(MIXED_SET.code, f"{path.name} of cohort {cohort_id} is not the one its manifest.json "
+                       "was written with: the set is mixed (an interrupted materialize, or a hand edit)",
+                       Location(str(path)), ERROR, f"rerun `cohort-dsl materialize {cohort_id}` to publish a whole set")
+            for path in mixed]
+
+
+def _mismatched(root: DataRoot, cohort_id: str) -> list[Path]:
+    """The membership files whose records do not match the manifest's digests."""
     import json
 
-    from cohort_dsl.diagnostics import ERROR, Diagnostic
     from cohort_dsl.files import read_bounded
 
-    manifest_path = root.manifest_file(cohort_id)
     try:
-        manifest = json.loads(read_bounded(manifest_path, 1 << 24))
+        manifest = json.loads(read_bounded(root.manifest_file(cohort_id), 1 << 24))
     except (OSError, ValueError):
+        return []
+    if not isinstance(manifest, dict):
         return []
     out = []
     for key, path in (("membership", root.membership_file(cohort_id)), ("wide", root.wide_file(cohort_id))):
         recorded = manifest.get(key, {}).get("sha256") if isinstance(manifest.get(key), dict) else None
-        if recorded is None or not path.is_file():
-            continue
-        if _data_digest(path) != recorded:
-            out.append(Diagnostic(MIXED_SET.code, f"{path.name} of cohort {cohort_id} is not the one its manifest.json "
-                                  "was written with: the set is mixed (an interrupted or running materialize, or a "
-                                  "hand edit)", Location(str(path)), ERROR,
-                                  f"rerun `cohort-dsl materialize {cohort_id}` to publish a whole set"))
+        if recorded is not None and path.is_file() and _data_digest(path) != recorded:
+            out.append(path)
     return out
-
 
 
 def iter_slim(path: Path):

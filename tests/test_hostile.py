@@ -174,6 +174,34 @@ def test_a_half_published_set_is_detected_and_repaired(tmp_path, capsys, monkeyp
     assert MembershipService(root / "data").check("c1") == []
 
 
+def test_a_reader_waits_for_a_set_being_published(tmp_path, capsys, monkeypatch):
+    """Mid-publish (the writer holds the cohort's lock, one file renamed):
+    the reader sees the mismatch, waits on the lock, and finds the whole
+    new set once the writer is done — never reporting M013."""
+    import fcntl
+    import threading
+
+    from cohort_dsl.service import set_problems
+    from cohort_dsl.dataroot import DataRoot
+    from gate_helpers import full_spec, make_project
+
+    root = make_project(tmp_path / "repo", {"c1": {"config.yaml": full_spec()}})
+    monkeypatch.chdir(root)
+    assert run(capsys, "materialize", "c1")[0] == 0
+    folder = root / "data/cohorts/c1"
+    wide = folder / "membership_wide.csv"
+    whole = wide.read_bytes()
+    lock = os.open(folder, os.O_RDONLY)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # a writer, publishing
+    wide.write_bytes(whole.replace(b"d1", b"dX", 1))  # its first rename is done
+    timer = threading.Timer(0.3, lambda: (wide.write_bytes(whole), os.close(lock)))  # ...and the rest
+    timer.start()
+    try:
+        assert set_problems(DataRoot(root / "data"), "c1") == []
+    finally:
+        timer.join()
+
+
 # -- catalogs stay inside the data root ----------------------------------------------------
 
 @pytest.mark.parametrize("how", ["symlink", "dotdot"])
