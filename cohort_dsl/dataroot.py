@@ -8,6 +8,8 @@
       cohorts/<cohort_id>/membership_wide.csv  every membership column
       cohorts/<cohort_id>/manifest.json        a derived view of the membership
       gens/<stage>/<gen_id>/metadata.json      metadata seeds
+      selections/<axis>.csv                    subsets migrated from a catalog's legacy `active` column
+      .cohort-dsl-tmp-*/                        staging folders of a running import (removed after)
 
 Every other module asks a :class:`DataRoot` for these paths; none builds them
 (see docs/cohorts.md). Cohort ids are folder names: letters, digits, ``.``,
@@ -30,6 +32,7 @@ WIDE_FILE = "membership_wide.csv"
 MANIFEST_FILE = "manifest.json"
 GENS = "gens"
 METADATA_FILE = "metadata.json"
+SELECTIONS = "selections"
 
 COHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 GEN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -113,6 +116,24 @@ class DataRoot:
         if not GEN_ID.fullmatch(stage) or not GEN_ID.fullmatch(gen_id):
             raise UsageError(f"{stage!r}/{gen_id!r} is not a stage and generation id")
         return self.path / GENS / stage / gen_id / METADATA_FILE
+
+    # -- adoption -----------------------------------------------------------
+    def selection_file(self, axis: str) -> Path:
+        """The subset include ``migrate-catalogs`` writes for an axis."""
+        if not GEN_ID.fullmatch(axis):
+            raise UsageError(f"{axis!r} is not an axis name usable as a file name")
+        return self.path / SELECTIONS / f"{axis}.csv"
+
+    def staging_dir(self, purpose: str) -> Path:
+        """A new temporary folder inside the data root (same file system as
+        the cohorts, so a finished bundle is published by one rename); its
+        name matches no bundle glob. The caller removes it."""
+        import tempfile
+
+        from cohort_dsl.files import TEMP_PREFIX
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{purpose}-", dir=self.path))
 
     # -- where a bundle sits ------------------------------------------------
     @staticmethod

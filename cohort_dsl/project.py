@@ -185,6 +185,41 @@ class Project:
         outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
         return outcome
 
+    # -- adoption (docs/cohorts.md, "Adopting cohort-dsl") ------------------------
+    def import_cohort(self, cohort_id: str, *, force: bool = False):
+        """Derive and publish the spec of a cohort that already ran from its
+        membership.csv and metadata; it reproduces the membership byte for
+        byte, or :class:`SpecError` and nothing is written. Returns
+        ``(spec folder, Derived)``."""
+        from cohort_dsl import importer
+
+        self.data_root.check_cohort_id(cohort_id)
+        importer.refuse_existing(self.data_root, cohort_id, force)
+        derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
+        files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json")
+        return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
+
+    def import_list(self, cohort_id: str, list_path: str | Path, templates, llms, replicates: int = 1, *,
+                    force: bool = False):
+        """Write the spec of a curated cohort: the essays listed in
+        ``list_path``, their drafts, and an evaluation per essay x template
+        x llm x replicate, all with the ids they already have. Returns
+        ``(spec folder, Derived)``."""
+        from cohort_dsl import importer
+
+        self.data_root.check_cohort_id(cohort_id)
+        importer.refuse_existing(self.data_root, cohort_id, force)
+        derived = importer.from_list(self.data_root, self._default_layout(), Path(list_path), list(templates),
+                                     list(llms), replicates)
+        importer.refuse_other_membership(self.data_root, cohort_id, derived.expected)
+        files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}")
+        return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
+
+    def _default_layout(self):
+        from cohort_dsl.membership import DEFAULT_LAYOUT
+
+        return self.registry.layouts[DEFAULT_LAYOUT]
+
     # -- reports ------------------------------------------------------------------
     def report(self, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,
                bundles: Iterable[str] = ()) -> None:

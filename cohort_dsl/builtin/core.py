@@ -16,6 +16,7 @@ from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
 from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.importer import IMPORT_UNEXPLAINED, LIST_PROBLEM, SPEC_EXISTS
 from cohort_dsl.includes import (INCLUDE_COLUMNS, INCLUDE_EMPTY_CELL, INCLUDE_ESCAPE, INCLUDE_FORMAT, INCLUDE_MISSING,
                                  INCLUDE_TOO_LARGE)
 from cohort_dsl.levels import NON_STRING_LEVEL
@@ -61,6 +62,9 @@ CORE_CODES = (
     PLUGIN_CRASH,
     METADATA_CONFLICT,
     METADATA_DIFFERS,
+    IMPORT_UNEXPLAINED,
+    SPEC_EXISTS,
+    LIST_PROBLEM,
 )
 
 

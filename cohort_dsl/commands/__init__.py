@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, lint, materialize, membership, plugins, rules, schema
+from cohort_dsl.commands import explain, import_, lint, materialize, membership, plugins, rules, schema
 
 COMMANDS = {
     "compile": compile_,
@@ -17,6 +17,7 @@ COMMANDS = {
     "lint": lint,
     "membership": membership,
     "materialize": materialize,
+    "import": import_,
     "rules": rules,
     "schema": schema,
     "plugins": plugins,
