@@ -23,7 +23,9 @@ CATALOG_MISS = LintRule("C001", "catalog-miss", "A value is not in its axis's ca
                         "of config.yaml or the row of the included CSV where the value was written, with close matches.")
 LEGACY_ACTIVE = LintRule("C002", "catalog-active-column", "A catalog CSV has a legacy `active` column.",
                          "Catalogs are immutable inputs that list what exists; selecting what a cohort uses belongs in its "
-                         "spec (axes, subsets). Drop the column.")
+                         "spec (axes, subsets). `cohort-dsl migrate-catalogs` shows (and with `--write` does) the "
+                         "migration: the active rows become `selections/<axis>.csv` subset includes and the column is "
+                         "dropped.")
 CATALOG_ERROR = LintRule("C003", "catalog-error", "A catalog cannot be read.",
                          "The catalog file is missing, not UTF-8, not valid JSON/CSV, or lacks the configured column.")
 DEFAULT_COLUMN = "id"

@@ -215,6 +215,18 @@ class Project:
         files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}")
         return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
 
+    def migrate_catalogs(self, *, write: bool = False):
+        """The migrations of the configured catalogs that have a legacy
+        ``active`` column (:mod:`cohort_dsl.catalog_migration`); done when
+        ``write``. A problem in any raises :class:`SpecError` first."""
+        from cohort_dsl.catalog_migration import plan
+
+        migrations = plan(self.settings, self.data_root)
+        if write:
+            for migration in migrations:
+                migration.write()
+        return migrations
+
     def _default_layout(self):
         from cohort_dsl.membership import DEFAULT_LAYOUT
 

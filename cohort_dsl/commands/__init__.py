@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, import_, lint, materialize, membership, plugins, rules, schema
+from cohort_dsl.commands import explain, import_, lint, materialize, membership, migrate_catalogs, plugins, rules, schema
 
 COMMANDS = {
     "compile": compile_,
@@ -18,6 +18,7 @@ COMMANDS = {
     "membership": membership,
     "materialize": materialize,
     "import": import_,
+    "migrate-catalogs": migrate_catalogs,
     "rules": rules,
     "schema": schema,
     "plugins": plugins,
