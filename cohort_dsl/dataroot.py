@@ -124,6 +124,16 @@ class DataRoot:
             raise UsageError(f"{axis!r} is not an axis name usable as a file name")
         return self.path / SELECTIONS / f"{axis}.csv"
 
+    def catalog_candidates(self) -> list[Path]:
+        """The CSV files under the data root that may be catalogs: not in a
+        cohort, a generation, a selection or a hidden folder; sorted."""
+        if not self.path.is_dir():
+            return []
+        skip = {COHORTS, GENS, SELECTIONS}
+        return sorted(p for p in self.path.rglob("*.csv")
+                      if p.is_file() and not any(part in skip or part.startswith(".")
+                                                 for part in p.relative_to(self.path).parts[:-1]))
+
     def staging_dir(self, purpose: str) -> Path:
         """A new temporary folder inside the data root (same file system as
         the cohorts, so a finished bundle is published by one rename); its

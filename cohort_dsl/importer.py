@@ -49,7 +49,8 @@ INLINE_MAX = 12
 LIST_COLUMNS = ("essay_gen_id", "gen_id")
 
 
-def _refuse(rule: LintRule, message: str, where, hint: str | None = None):
+def refusal(rule: LintRule, message: str, where, hint: str | None = None) -> SpecError:
+    """The error of a refusal, located; its message says nothing was written."""
     location = where if isinstance(where, Location) else Location(str(where) if where else None)
     return SpecError([Diagnostic(rule.code, message + "; nothing was written", location, ERROR, hint)])
 
@@ -89,11 +90,11 @@ class Generations:
         if re.fullmatch(re.escape(stage.prefix) + r"[0-9a-z]+", gen_id):
             return
         if re.fullmatch(re.escape(stage.prefix) + r"[0-9a-z]+-[0-9]+", gen_id):
-            raise _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has the original pipeline's -N collision suffix: "
+            raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has the original pipeline's -N collision suffix: "
                           "no spec gives that id", where,
                           "cohort-dsl refuses id collisions instead of renaming (M002): import the cohort without "
                           "these generations by hand, or keep it outside cohort-dsl")
-        raise _refuse(IMPORT_UNEXPLAINED, f"{gen_id!r} is not a {stage_name} id of the {self.layout.name} layout "
+        raise refusal(IMPORT_UNEXPLAINED, f"{gen_id!r} is not a {stage_name} id of the {self.layout.name} layout "
                       f"(they are {stage.prefix} and base 36)", where)
 
     def read(self, stage_name: str, gen_id: str, where) -> Generation:
@@ -112,16 +113,16 @@ class Generations:
         try:
             data = json.loads(read_bounded(path, MAX_METADATA_BYTES).decode("utf-8-sig"))
         except FileNotFoundError:
-            raise _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has no metadata ({shown} does not exist)", where,
+            raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has no metadata ({shown} does not exist)", where,
                           "import needs the metadata.json of every id (`materialize --seed-metadata` writes them)") from None
         except (OSError, ValueError, RecursionError) as exc:
-            raise _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} cannot be read as JSON "
+            raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} cannot be read as JSON "
                           f"({getattr(exc, 'strerror', None) or exc})", Location(str(path))) from None
         if not isinstance(data, dict):
-            raise _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} is not a JSON object", Location(str(path)))
+            raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} is not a JSON object", Location(str(path)))
 
         def contradiction(detail: str):
-            return _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} {detail}", Location(str(path)),
+            return refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} {detail}", Location(str(path)),
                            "the folder holds another generation than its name says: correct or move the file")
 
         for key, expected in (("stage", stage_name), ("gen_id", gen_id)):
@@ -178,7 +179,7 @@ def from_membership(data_root, layout, cohort_id: str) -> Derived:
 
     path = data_root.membership_file(cohort_id)
     if not path.is_file():
-        raise _refuse(IMPORT_UNEXPLAINED, f"cohort {cohort_id} has no membership.csv to import", path,
+        raise refusal(IMPORT_UNEXPLAINED, f"cohort {cohort_id} has no membership.csv to import", path,
                       "import derives a spec from a cohort that already ran; `cohort-dsl new` starts a new one")
     generations = Generations(data_root, layout)
     expected = list(iter_slim(path))
@@ -186,14 +187,14 @@ def from_membership(data_root, layout, cohort_id: str) -> Derived:
     for stage_name, gen_id in expected:
         where = Location(str(path))
         if stage_name not in generations.depth:
-            raise _refuse(IMPORT_UNEXPLAINED, f"{gen_id} is of stage {stage_name!r}, which the {layout.name} layout does "
+            raise refusal(IMPORT_UNEXPLAINED, f"{gen_id} is of stage {stage_name!r}, which the {layout.name} layout does "
                           f"not have (its stages: {', '.join(generations.depth)})", where)
         generation = generations.read(stage_name, gen_id, where)
         depth = generations.depth[stage_name]
         if depth:
             parent = known.get(generation.parent)
             if parent is None or generations.depth[parent.stage] != depth - 1:
-                raise _refuse(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has the parent {generation.parent}, which is not "
+                raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id} has the parent {generation.parent}, which is not "
                               f"a {layout.stages[depth - 1].name} listed before it in membership.csv", where)
         known[gen_id] = generation
     return _rows(generations, known, expected, path)
@@ -217,7 +218,7 @@ def _rows(generations: Generations, known: dict, expected: list, where) -> Deriv
         rows.append(tuple(values[c] for c in columns))
     for stage_name, gen_id in expected:
         if gen_id not in reached:
-            raise _refuse(IMPORT_UNEXPLAINED, f"no {generations.layout.stages[last].name} of the cohort descends from "
+            raise refusal(IMPORT_UNEXPLAINED, f"no {generations.layout.stages[last].name} of the cohort descends from "
                           f"{stage_name} {gen_id}", Location(str(where)),
                           f"in a spec every row is one {generations.layout.stages[last].name} with all its ancestors, "
                           "so such a generation cannot be reproduced")
@@ -233,7 +234,7 @@ def from_list(data_root, layout, list_path: Path, templates: list[str], llms: li
     replicate."""
     generations = Generations(data_root, layout)
     if len(layout.stages) != 3:
-        raise _refuse(LIST_PROBLEM, f"--from-list needs a draft -> essay -> evaluation layout; {layout.name} has "
+        raise refusal(LIST_PROBLEM, f"--from-list needs a draft -> essay -> evaluation layout; {layout.name} has "
                       f"{len(layout.stages)} stages", None)
     essay_stage, last_stage = layout.stages[1], layout.stages[2]
     known: dict[str, Generation] = {}
@@ -242,9 +243,9 @@ def from_list(data_root, layout, list_path: Path, templates: list[str], llms: li
         if gen_id in known:
             continue
         if not gen_id.startswith(essay_stage.prefix):
-            raise _refuse(LIST_PROBLEM, f"{gen_id!r} is not an {essay_stage.name} id ({essay_stage.prefix}…)", where)
+            raise refusal(LIST_PROBLEM, f"{gen_id!r} is not an {essay_stage.name} id ({essay_stage.prefix}…)", where)
         if not data_root.metadata_file(essay_stage.name, gen_id).is_file():
-            raise _refuse(LIST_PROBLEM, f"unknown {essay_stage.name} {gen_id}: there is no "
+            raise refusal(LIST_PROBLEM, f"unknown {essay_stage.name} {gen_id}: there is no "
                           f"gens/{essay_stage.name}/{gen_id}/metadata.json", where,
                           "list essays that exist (materialize --seed-metadata writes their metadata)")
         essay = known[gen_id] = generations.read(essay_stage.name, gen_id, where)
@@ -252,7 +253,7 @@ def from_list(data_root, layout, list_path: Path, templates: list[str], llms: li
             known[essay.parent] = generations.read(layout.stages[0].name, essay.parent, where)
         essays.append(essay)
     if not essays:
-        raise _refuse(LIST_PROBLEM, f"{list_path.name} lists no essay", Location(str(list_path)))
+        raise refusal(LIST_PROBLEM, f"{list_path.name} lists no essay", Location(str(list_path)))
     expected = list(dict.fromkeys((layout.stages[0].name, e.parent) for e in essays))
     expected += [(essay_stage.name, e.gen_id) for e in essays]
     from cohort_dsl.membership import gen_id as hash_id
@@ -285,7 +286,7 @@ def _read_list(path: Path):
             cells = [h.strip() for h in header or ()]
             column = next((c for c in LIST_COLUMNS if c in cells), None)
             if column is None:
-                raise _refuse(LIST_PROBLEM, f"{path.name} has no essay_gen_id or gen_id column", Location(shown, 1),
+                raise refusal(LIST_PROBLEM, f"{path.name} has no essay_gen_id or gen_id column", Location(shown, 1),
                               "the first row is the header; the essay ids go in a column named essay_gen_id or gen_id")
             index = cells.index(column)
             for row in reader:
@@ -294,12 +295,12 @@ def _read_list(path: Path):
                 value = row[index].strip() if index < len(row) else ""
                 where = Location(shown, reader.line_num, None)
                 if not value:
-                    raise _refuse(LIST_PROBLEM, f"{path.name}: empty {column}", where)
+                    raise refusal(LIST_PROBLEM, f"{path.name}: empty {column}", where)
                 yield value, where
     except (UnicodeDecodeError, csv.Error) as exc:
-        raise _refuse(LIST_PROBLEM, f"{path.name} is not a readable UTF-8 CSV ({exc})", Location(shown)) from None
+        raise refusal(LIST_PROBLEM, f"{path.name} is not a readable UTF-8 CSV ({exc})", Location(shown)) from None
     except OSError as exc:
-        raise _refuse(LIST_PROBLEM, f"cannot read {path.name} ({exc.strerror or exc})", Location(shown)) from None
+        raise refusal(LIST_PROBLEM, f"cannot read {path.name} ({exc.strerror or exc})", Location(shown)) from None
 
 
 # -- the smallest product ------------------------------------------------------
@@ -444,7 +445,7 @@ def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple
         got, want = out.getvalue(), _slim_text(expected)
         if got != want:
             first = _first_difference(got, want)
-            raise _refuse(IMPORT_UNEXPLAINED, f"the derived spec does not reproduce {first}: the membership's order or "
+            raise refusal(IMPORT_UNEXPLAINED, f"the derived spec does not reproduce {first}: the membership's order or "
                           "ids are not those of any spec of the layout", root.membership_file(cohort_id))
         target.parent.mkdir(parents=True, exist_ok=True)
         if force and target.exists():
@@ -486,7 +487,7 @@ def _relocate(diagnostic: Diagnostic, staged: Path, target: Path) -> Diagnostic:
 def refuse_existing(root, cohort_id: str, force: bool) -> None:
     spec = root.spec_dir(cohort_id)
     if os.path.lexists(spec) and not force:
-        raise _refuse(SPEC_EXISTS, f"cohort {cohort_id} already has a spec", spec,
+        raise refusal(SPEC_EXISTS, f"cohort {cohort_id} already has a spec", spec,
                       "rerun with --force to replace it (the new spec must still reproduce membership.csv)")
 
 
@@ -498,5 +499,5 @@ def refuse_other_membership(root, cohort_id: str, expected: list[tuple[str, str]
 
     path = root.membership_file(cohort_id)
     if path.is_file() and list(iter_slim(path)) != expected:
-        raise _refuse(SPEC_EXISTS, f"cohort {cohort_id} already ran with another membership", path,
+        raise refusal(SPEC_EXISTS, f"cohort {cohort_id} already ran with another membership", path,
                       "a curated cohort is a new cohort: choose a new COHORT_ID")

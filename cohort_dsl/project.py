@@ -186,6 +186,20 @@ class Project:
         return outcome
 
     # -- adoption (docs/cohorts.md, "Adopting cohort-dsl") ------------------------
+    def new_cohort(self, cohort_id: str, *, from_id: str | None = None) -> Path:
+        """A new cohort folder with a starter spec (levels from the
+        catalogs), or a copy of cohort ``from_id``'s bundle; an existing id
+        raises :class:`SpecError`. Returns the spec folder."""
+        from cohort_dsl import scaffold
+
+        root = self.data_root
+        root.check_cohort_id(cohort_id)
+        if from_id is not None:
+            return scaffold.create_cohort(root, cohort_id, source=root.require_cohort(from_id).parent)
+        catalogs, _ = self.catalogs()
+        text = scaffold.starter_spec(cohort_id, self._default_layout(), catalogs)
+        return scaffold.create_cohort(root, cohort_id, {"config.yaml": text.encode("utf-8")})
+
     def import_cohort(self, cohort_id: str, *, force: bool = False):
         """Derive and publish the spec of a cohort that already ran from its
         membership.csv and metadata; it reproduces the membership byte for

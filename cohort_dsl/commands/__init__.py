@@ -9,7 +9,8 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, import_, lint, materialize, membership, migrate_catalogs, plugins, rules, schema
+from cohort_dsl.commands import (explain, import_, init, lint, materialize, membership, migrate_catalogs, new, plugins,
+                                 rules, schema)
 
 COMMANDS = {
     "compile": compile_,
@@ -17,6 +18,8 @@ COMMANDS = {
     "lint": lint,
     "membership": membership,
     "materialize": materialize,
+    "init": init,
+    "new": new,
     "import": import_,
     "migrate-catalogs": migrate_catalogs,
     "rules": rules,
