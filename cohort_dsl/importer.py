@@ -369,8 +369,10 @@ def _csv(header, rows) -> str:
     return "".join(",".join(csv_field(v) for v in row) + "\n" for row in [tuple(header), *rows])
 
 
-def render_spec(derived: Derived, cohort_id: str, origin: str) -> dict[str, str]:
-    """The spec bundle's files (relative path -> text) for ``derived``."""
+def render_spec(derived: Derived, cohort_id: str, origin: str, promise: str) -> dict[str, str]:
+    """The spec bundle's files (relative path -> text) for ``derived``;
+    ``origin`` and ``promise`` say, in its header, where it comes from and
+    what its membership is."""
     columns = derived.columns
     factors = factorize(len(columns), derived.rows)
     files: dict[str, str] = {}
@@ -396,9 +398,7 @@ def render_spec(derived: Derived, cohort_id: str, origin: str) -> dict[str, str]
             items = "".join(f"        - {_flow(row)}\n" for row in factor.rows)
             tuples.append(f"    {name}:\n      axes: {_flow(names)}\n      items:\n{items.rstrip()}")
     sizes = " x ".join(str(len(f.rows)) for f in factors if len(f.rows) > 1) or "1"
-    text = (f"# {cohort_id} — derived by `cohort-dsl import` from {origin}.\n"
-            "# `cohort-dsl materialize` gives back its membership.csv byte for byte; a change to\n"
-            "# this spec that changes the membership is refused (M003) unless --force.\n"
+    text = (f"# {cohort_id} — derived by `cohort-dsl import` from {origin}.\n# {promise}\n"
             f"#\n# Rows: {sizes} = {len(derived.rows)}\n\naxes:\n" + "\n".join(axes) + "\n")
     if tuples:
         text += "\nrules:\n  tuples:\n" + "\n".join(tuples) + "\n"

@@ -210,7 +210,8 @@ class Project:
         self.data_root.check_cohort_id(cohort_id)
         importer.refuse_existing(self.data_root, cohort_id, force)
         derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
-        files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json")
+        files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json",
+                                     "`cohort-dsl materialize` gives back that membership.csv byte for byte.")
         return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
 
     def import_list(self, cohort_id: str, list_path: str | Path, templates, llms, replicates: int = 1, *,
@@ -226,7 +227,9 @@ class Project:
         derived = importer.from_list(self.data_root, self._default_layout(), Path(list_path), list(templates),
                                      list(llms), replicates)
         importer.refuse_other_membership(self.data_root, cohort_id, derived.expected)
-        files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}")
+        files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}",
+                                     "Its membership: those essays and their drafts, with the ids they have, and one "
+                                     "evaluation per essay x template x llm x replicate.")
         return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
 
     def migrate_catalogs(self, *, write: bool = False):

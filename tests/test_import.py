@@ -7,6 +7,8 @@ the spec of a curated cohort of existing essays."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -210,3 +212,41 @@ def test_from_list_refusals(cli, examples):
     err = refused(cli, data, "C001", *common, "--evaluation-template", "novelty-v3", cohort="new-one")
     assert "'novelty-v3' is not in the evaluation_template catalog" in err
     assert cli("import", "new-one", "--evaluation-llm", "gpt-5").rc == 2  # curated flags without --from-list
+
+
+# -- the walkthrough of docs/cohorts.md, "Adopting cohort-dsl" ---------------------------
+
+DOC = REPO_DIR / "docs" / "cohorts.md"
+BLOCK = re.compile(r"(?:<!-- (?P<kind>file|derived): (?P<path>\S+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.DOTALL)
+
+
+def test_the_adoption_walkthrough_runs_as_written(cli, tmp_path, monkeypatch):
+    """Every console block of the section runs, in order, in a copy of
+    examples/ and prints what the doc shows; file blocks are written first,
+    derived blocks are the files the commands wrote."""
+    section = DOC.read_text(encoding="utf-8").split("## Adopting cohort-dsl", 1)[1].split("\n## ", 1)[0]
+    root = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, root)
+    monkeypatch.chdir(root)
+    ran = 0
+    for block in BLOCK.finditer(section):
+        body = block["body"]
+        if block["kind"] == "file":
+            Path(block["path"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(block["path"]).write_text(body, encoding="utf-8")
+        elif block["kind"] == "derived":
+            assert Path(block["path"]).read_text(encoding="utf-8") == body
+        elif block["lang"] == "console":
+            for command, shown in re.findall(r"^\$ (.*)\n((?:(?!\$ ).*\n)*)", body, re.MULTILINE):
+                words = shlex.split(command)
+                if words[0] == "cd":
+                    monkeypatch.chdir(words[1])
+                elif words[:2] == ["rm", "-r"]:
+                    shutil.rmtree(words[2])
+                else:
+                    assert words[0] == "cohort-dsl"
+                    result = cli(*words[1:])
+                    assert result.rc == 0, (command, result)
+                    assert result.out == shown, command
+                ran += 1
+    assert ran >= 8
