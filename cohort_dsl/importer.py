@@ -110,6 +110,9 @@ class Generations:
         stage = self.layout.stages[depth]
         path = self.data_root.metadata_file(stage_name, gen_id)
         shown = f"gens/{stage_name}/{gen_id}/metadata.json"
+        if os.path.lexists(path) and not _inside(path, self.data_root.path):
+            raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} leads out of the data root; it is not "
+                          "read", Location(str(path)), "metadata files are files under the data root, not links out of it")
         try:
             data = json.loads(read_bounded(path, MAX_METADATA_BYTES).decode("utf-8-sig"))
         except FileNotFoundError:
@@ -158,6 +161,11 @@ class Generations:
         if computed != gen_id:
             raise contradiction(f"has values that give the id {computed}, not {gen_id}")
         return Generation(stage_name, gen_id, parent, values)
+
+
+def _inside(path: Path, root: Path) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 # -- rows from a membership or a list ------------------------------------------
@@ -242,7 +250,7 @@ def from_list(data_root, layout, list_path: Path, templates: list[str], llms: li
     for gen_id, where in _read_list(list_path):
         if gen_id in known:
             continue
-        if not gen_id.startswith(essay_stage.prefix):
+        if not re.fullmatch(re.escape(essay_stage.prefix) + r"[0-9a-z]+(-[0-9]+)?", gen_id):
             raise refusal(LIST_PROBLEM, f"{gen_id!r} is not an {essay_stage.name} id ({essay_stage.prefix}…)", where)
         if not data_root.metadata_file(essay_stage.name, gen_id).is_file():
             raise refusal(LIST_PROBLEM, f"unknown {essay_stage.name} {gen_id}: there is no "

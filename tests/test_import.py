@@ -98,6 +98,21 @@ def test_a_tuple_cohort_of_the_original_system_round_trips(cli, tmp_path, monkey
     assert "essay_replicate: [1, 2]" in config and "evaluation_replicate: [1, 2]" in config
 
 
+def test_levels_yaml_or_csv_would_misread_round_trip(cli, tmp_path, monkeypatch):
+    """Levels that need quoting in YAML (inline) and in CSV (an include,
+    beyond twelve levels) are written so that they read back as they were."""
+    combos = ["010", "yes", "a b", "it's", "x:y", "-3", "1e3", '"q"', "a,b", "~", "null", "é", "#c"]
+    spec = ("axes:\n  combo_id: " + json.dumps(combos) + "\n  draft_template: [\"NO\", d2]\n  draft_llm: [m]\n"
+            "  essay_template: [e]\n  essay_llm: [m]\n  evaluation_template: [v]\n  evaluation_llm: ['0x1F']\n")
+    make_project(tmp_path, {"odd": {"config.yaml": spec}}, catalogs={}, catalog_config={})
+    monkeypatch.chdir(tmp_path)
+    assert cli("materialize", "odd", "--seed-metadata").rc == 0
+    round_trip(cli, tmp_path, "odd")
+    spec_dir = tmp_path / "data" / "cohorts" / "odd" / "spec"
+    assert "'@file:items/combo_id.csv'" in (spec_dir / "config.yaml").read_text()
+    assert 'draft_template: ["NO", d2]' in (spec_dir / "config.yaml").read_text()
+
+
 def test_factorize_finds_the_product_and_the_tuples():
     rows = [(a, b, c) for a in "xy" for b, c in (("1", "p"), ("2", "q"), ("3", "q"))]
     factors = factorize(3, rows)
