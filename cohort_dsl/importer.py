@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
@@ -424,8 +424,18 @@ def _slim_text(pairs) -> str:
     return ",".join(SLIM_COLUMNS) + "\n" + "".join(f"{csv_field(stage)},{gid}\n" for stage, gid in pairs)
 
 
+@dataclass
+class Imported:
+    """A published spec: where, the records per stage of its membership,
+    and the warnings its lint found."""
+
+    spec: Path
+    counts: dict[str, int]
+    diagnostics: list[Diagnostic]
+
+
 def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple[str, str]], *,
-            force: bool = False) -> Path:
+            force: bool = False) -> Imported:
     """Write ``files`` as the cohort's spec bundle once they are proven: in
     a staging folder inside the data root the bundle must lint without
     errors and give exactly the ``expected`` membership. Then one rename
@@ -444,8 +454,9 @@ def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple
         bundle = staging / "bundle"
         for name, text in files.items():
             write_text(bundle / name, text)
-        report = project.lint([bundle], use_cache=False, jobs=1)
-        errors = [_relocate(d, bundle, target) for d in report.diagnostics if d.severity == ERROR]
+        found = [_relocate(d, bundle, target) for d in project.lint([bundle], use_cache=False, jobs=1).diagnostics]
+        errors = [replace(d, message=d.message + " (in the derived spec; nothing was written)")
+                  for d in found if d.severity == ERROR]
         if errors:
             raise SpecError(errors)
         out = io.StringIO()
@@ -466,7 +477,10 @@ def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple
                 raise
         else:
             os.rename(bundle, target)
-        return target
+        counts: dict[str, int] = {}
+        for stage, _ in expected:
+            counts[stage] = counts.get(stage, 0) + 1
+        return Imported(target, counts, found)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -481,14 +495,11 @@ def _first_difference(got: str, want: str) -> str:
 
 
 def _relocate(diagnostic: Diagnostic, staged: Path, target: Path) -> Diagnostic:
-    """A diagnostic of the staged bundle, located where the spec would be."""
-    from dataclasses import replace
-
+    """A diagnostic of the staged bundle, located where the spec goes."""
     path = diagnostic.location.path
     if path and Path(path).absolute().is_relative_to(staged.absolute()):
         path = str(target / Path(path).absolute().relative_to(staged.absolute()))
-        message = diagnostic.message + " (in the derived spec; nothing was written)"
-        return replace(diagnostic, message=message, location=replace(diagnostic.location, path=path))
+        return replace(diagnostic, location=replace(diagnostic.location, path=path))
     return diagnostic
 
 

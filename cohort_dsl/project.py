@@ -203,8 +203,8 @@ class Project:
     def import_cohort(self, cohort_id: str, *, force: bool = False):
         """Derive and publish the spec of a cohort that already ran from its
         membership.csv and metadata; it reproduces the membership byte for
-        byte, or :class:`SpecError` and nothing is written. Returns
-        ``(spec folder, Derived)``."""
+        byte, or :class:`SpecError` and nothing is written. Returns a
+        :class:`cohort_dsl.importer.Imported`."""
         from cohort_dsl import importer
 
         self.data_root.check_cohort_id(cohort_id)
@@ -212,14 +212,14 @@ class Project:
         derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
         files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json",
                                      "`cohort-dsl materialize` gives back that membership.csv byte for byte.")
-        return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
+        return importer.publish(self, cohort_id, files, derived.expected, force=force)
 
     def import_list(self, cohort_id: str, list_path: str | Path, templates, llms, replicates: int = 1, *,
                     force: bool = False):
         """Write the spec of a curated cohort: the essays listed in
         ``list_path``, their drafts, and an evaluation per essay x template
-        x llm x replicate, all with the ids they already have. Returns
-        ``(spec folder, Derived)``."""
+        x llm x replicate, all with the ids they already have. Returns a
+        :class:`cohort_dsl.importer.Imported`."""
         from cohort_dsl import importer
 
         self.data_root.check_cohort_id(cohort_id)
@@ -230,7 +230,7 @@ class Project:
         files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}",
                                      "Its membership: those essays and their drafts, with the ids they have, and one "
                                      "evaluation per essay x template x llm x replicate.")
-        return importer.publish(self, cohort_id, files, derived.expected, force=force), derived
+        return importer.publish(self, cohort_id, files, derived.expected, force=force)
 
     def migrate_catalogs(self, *, write: bool = False):
         """The migrations of the configured catalogs that have a legacy

@@ -210,6 +210,10 @@ def test_from_list_keeps_the_essays_ids(cli, examples):
     assert [r[1] for r in rows if r[0] == "draft"] == list(dict.fromkeys(e[3] for e in chosen))
     evaluations = [r[1] for r in rows if r[0] == "evaluation"]
     assert evaluations == [gen_id("v_", [e[1], t, "gpt-5", 1]) for e in chosen for t in templates]
+    twice = cli("import", "best-twice", "--from-list", listing, "--evaluation-template", *templates,
+                "--evaluation-llm", "gpt-5", "--evaluation-replicates", "2")
+    assert twice.rc == 0 and "3 drafts, 3 essays, 12 evaluations" in twice.out, twice
+    assert "evaluation_replicate: [1, 2]" in (data / "cohorts" / "best-twice" / "spec" / "config.yaml").read_text()
 
 
 def test_from_list_refusals(cli, examples):

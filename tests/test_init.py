@@ -63,6 +63,15 @@ def test_init_never_overwrites_and_needs_confirmation(cli, repo):
     assert snapshot(repo) == once
 
 
+def test_init_asks_at_a_terminal(cli, repo, monkeypatch):
+    answers = iter(["", "n"] + [""] * 5)  # all but draft_template
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert cli("init", repo).rc == 0
+    text = (repo / "pyproject.toml").read_text()
+    assert "combo_id = " in text and "draft_template" not in text and "evaluation_llm = " in text
+
+
 def test_new_starter_and_copy(cli, repo, monkeypatch):
     assert cli("init", repo, "--yes").rc == 0
     monkeypatch.chdir(repo)

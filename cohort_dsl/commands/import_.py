@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from cohort_dsl.commands import project_for
+    from cohort_dsl.commands import project_for, report_warnings
     from cohort_dsl.diagnostics import UsageError, display_path
 
     curated = [f for f, v in (("--evaluation-template", args.evaluation_template), ("--evaluation-llm", args.evaluation_llm),
@@ -41,16 +41,14 @@ def run(args) -> int:
         raise UsageError(f"{', '.join(curated)} go with --from-list FILE")
     project = project_for(args)
     if args.from_list is None:
-        spec, derived = project.import_cohort(args.cohort_id, force=args.force)
+        imported = project.import_cohort(args.cohort_id, force=args.force)
     else:
         if not args.evaluation_template or not args.evaluation_llm:
             raise UsageError("--from-list needs --evaluation-template T … and --evaluation-llm L …")
-        spec, derived = project.import_list(args.cohort_id, args.from_list, args.evaluation_template, args.evaluation_llm,
-                                            args.evaluation_replicates or 1, force=args.force)
-    counts: dict[str, int] = {}
-    for stage, _ in derived.expected:
-        counts[stage] = counts.get(stage, 0) + 1
-    shown = ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in counts.items())
+        imported = project.import_list(args.cohort_id, args.from_list, args.evaluation_template, args.evaluation_llm,
+                                       args.evaluation_replicates or 1, force=args.force)
+    report_warnings(project, imported.diagnostics)
+    shown = ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in imported.counts.items())
     proof = "next: cohort-dsl materialize" if args.from_list else "materialize gives back membership.csv byte for byte:"
-    sys.stdout.write(f"{args.cohort_id}: {shown} -> {display_path(str(spec))}/ (written; {proof} {args.cohort_id})\n")
+    sys.stdout.write(f"{args.cohort_id}: {shown} -> {display_path(str(imported.spec))}/ (written; {proof} {args.cohort_id})\n")
     return 0
