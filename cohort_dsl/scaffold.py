@@ -54,10 +54,10 @@ def detect_catalogs(data_root, layout) -> list[Detected]:
     import re
 
     headers = {}
-    for path in data_root.catalog_candidates():
-        try:
+    for path in data_root.catalog_candidates():  # regular files only: a FIFO would hang
+        try:  # the header line only
             with open(path, encoding="utf-8-sig", newline="") as handle:
-                headers[path] = [h.strip() for h in next(csv.reader(handle), [])]
+                headers[path] = [h.strip() for h in next(csv.reader([handle.readline(1 << 16)]), [])]
         except (OSError, UnicodeDecodeError, csv.Error):
             continue
     found = []
@@ -144,7 +144,9 @@ def create_cohort(data_root, cohort_id: str, files: dict[str, bytes] | None = No
     try:
         staged = staging / "cohort"
         if source is not None:
-            shutil.copytree(source, staged / "spec", ignore=shutil.ignore_patterns(TEMP_PREFIX + "*"))
+            # links stay links: one leading out of the bundle is refused by lint (I002) in the copy too,
+            # never turned into a copy of what it points at
+            shutil.copytree(source, staged / "spec", symlinks=True, ignore=shutil.ignore_patterns(TEMP_PREFIX + "*"))
         else:
             for name, data in (files or {}).items():
                 (staged / "spec" / name).parent.mkdir(parents=True, exist_ok=True)
