@@ -59,7 +59,6 @@ def _problem(message: str, where: Location, hint: str | None = None) -> Diagnost
 def plan(settings, data_root) -> list[Migration]:
     """The migrations of every configured CSV catalog with a legacy column;
     :class:`SpecError` listing every problem when one cannot be done."""
-    import os
     from collections import defaultdict
 
     from cohort_dsl.catalogs import DEFAULT_COLUMN, settings_refs
@@ -68,10 +67,11 @@ def plan(settings, data_root) -> list[Migration]:
     for ref in settings_refs(settings):
         if ref.axis is not None and ref.path.suffix.lower() == ".csv":
             by_file[ref.path].append(ref)
+    from cohort_dsl.importer import inside
+
     migrations, problems = [], []
-    top = os.path.realpath(data_root.path)
     for path, refs in by_file.items():
-        if not (os.path.realpath(path) + os.sep).startswith(top.rstrip(os.sep) + os.sep):
+        if not inside(path, data_root.path):
             problems.append(_problem(f"catalog {path.name} resolves outside the data root; it is not migrated",
                                      Location(refs[0].origin)))
             continue
@@ -92,6 +92,7 @@ def _migrate(path: Path, axes: list[tuple[str, str]], data_root) -> Migration | 
     import io
 
     from cohort_dsl.files import read_bounded
+    from cohort_dsl.importer import inside
     from cohort_dsl.rows import csv_field
 
     shown = str(path)
@@ -146,6 +147,9 @@ def _migrate(path: Path, axes: list[tuple[str, str]], data_root) -> Migration | 
     migration = Migration(path, ("\ufeff" if bom else "") + out.getvalue(), rows, active)
     for axis, _ in axes:
         include = data_root.selection_file(axis)
+        if include.parent.exists() and not inside(include.parent, data_root.path):
+            raise SpecError([_problem(f"{include.parent} leads outside the data root; nothing is written there",
+                                      Location(str(include.parent)))])
         body = axis + "\n" + "".join(csv_field(v) + "\n" for v in values[axis])
         if include.is_file() and include.read_text(encoding="utf-8") != body:
             raise SpecError([_problem(f"{include.name} exists and holds other values than the active rows of "

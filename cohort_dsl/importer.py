@@ -110,7 +110,7 @@ class Generations:
         stage = self.layout.stages[depth]
         path = self.data_root.metadata_file(stage_name, gen_id)
         shown = f"gens/{stage_name}/{gen_id}/metadata.json"
-        if os.path.lexists(path) and not _inside(path, self.data_root.path):
+        if os.path.lexists(path) and not inside(path, self.data_root.path):
             raise refusal(IMPORT_UNEXPLAINED, f"{stage_name} {gen_id}: {shown} leads out of the data root; it is not "
                           "read", Location(str(path)), "metadata files are files under the data root, not links out of it")
         try:
@@ -163,7 +163,8 @@ class Generations:
         return Generation(stage_name, gen_id, parent, values)
 
 
-def _inside(path: Path, root: Path) -> bool:
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, symlinks resolved, lies below ``root``."""
     real, top = os.path.realpath(path), os.path.realpath(root)
     return real.startswith(top.rstrip(os.sep) + os.sep)
 
@@ -447,8 +448,12 @@ def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple
     from cohort_dsl.files import write_text
     from cohort_dsl.membership import write_records
 
+    from cohort_dsl.diagnostics import UsageError
+
     root = project.data_root
     target = root.spec_dir(cohort_id)
+    if os.path.lexists(target.parent) and not inside(target.parent, root.path):
+        raise UsageError(f"{target.parent} leads outside the data root through a symbolic link: nothing is written there")
     staging = root.staging_dir("import")
     try:
         bundle = staging / "bundle"

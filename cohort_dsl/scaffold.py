@@ -134,12 +134,15 @@ def create_cohort(data_root, cohort_id: str, files: dict[str, bytes] | None = No
     import shutil
 
     from cohort_dsl.files import TEMP_PREFIX
-    from cohort_dsl.importer import SPEC_EXISTS, refusal
+    from cohort_dsl.diagnostics import UsageError
+    from cohort_dsl.importer import SPEC_EXISTS, inside, refusal
 
     target = data_root.cohort_dir(data_root.check_cohort_id(cohort_id))
     if os.path.lexists(target):
         raise refusal(SPEC_EXISTS, f"cohort {cohort_id} already exists", target,
                       "choose another id (a cohort that ran is never replaced)")
+    if target.parent.exists() and not inside(target.parent, data_root.path):
+        raise UsageError(f"{target.parent} leads outside the data root through a symbolic link: nothing is written there")
     staging = data_root.staging_dir("new")
     try:
         staged = staging / "cohort"

@@ -159,6 +159,16 @@ def test_contradicting_metadata_is_refused_naming_the_id(cli, ran):
         refused(cli, ran, IMPORT_UNEXPLAINED.code)
 
 
+def test_metadata_leading_out_of_the_data_root_is_not_read(cli, ran, tmp_path):
+    draft = membership_ids(ran, "draft")[0]
+    path = ran / "gens" / "draft" / draft / "metadata.json"
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(path.read_bytes())  # even the right content: it is not the data root's
+    path.unlink()
+    path.symlink_to(outside)
+    assert "leads out of the data root" in refused(cli, ran, IMPORT_UNEXPLAINED.code)
+
+
 def test_collision_suffix_unknown_stage_and_order_are_refused(cli, ran):
     membership = ran / "cohorts" / "dual-llm-tie" / "membership.csv"
     original = membership.read_text()
