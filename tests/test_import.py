@@ -16,7 +16,7 @@ import pytest
 
 from cohort_dsl.importer import IMPORT_UNEXPLAINED, LIST_PROBLEM, SPEC_EXISTS, factorize
 from cohort_dsl.membership import gen_id
-from gate_helpers import REPO_DIR, TWO_PHASE_CATALOG_CONFIG, cli, engine, make_project, snapshot  # noqa: F401
+from gate_helpers import REPO_DIR, cli, engine, make_project  # noqa: F401
 
 EXAMPLES = REPO_DIR / "examples"
 EXAMPLE_COHORTS = sorted(p.name for p in (EXAMPLES / "data" / "cohorts").iterdir())
@@ -72,11 +72,28 @@ def seeded(tmp_path_factory, engine):
 
 @pytest.fixture
 def examples(seeded, tmp_path, monkeypatch):
-    """A fresh copy of the seeded examples, as the working directory."""
+    """A fresh copy of the seeded examples, as the working directory. The
+    metadata files are hard links to the seeded ones (hundreds of files):
+    a test that changes one replaces it, never writes into it."""
+    import os
+
     root = tmp_path / "examples"
-    shutil.copytree(seeded, root)
+    shutil.copytree(seeded, root, ignore=lambda folder, names: ["gens"] if Path(folder).name == "data" else [])
+    shutil.copytree(seeded / "data" / "gens", root / "data" / "gens", copy_function=os.link)
     monkeypatch.chdir(root)
     return root
+
+
+def state(folder: Path) -> dict:
+    """Every path below ``folder`` with its kind, size and modification time:
+    what a write anywhere (a new, removed or rewritten file) changes."""
+    import os
+
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        st = os.lstat(path)
+        out[path.relative_to(folder).as_posix()] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return out
 
 
 def test_every_example_cohort_round_trips(cli, examples):
@@ -137,11 +154,11 @@ def membership_ids(data: Path, stage: str) -> list[str]:
 
 
 def refused(cli, data: Path, code: str, *args, cohort: str = "dual-llm-tie") -> str:
-    before = snapshot(data)
+    before = state(data)
     result = cli("import", cohort, *args)
     assert result.rc == 1, result
     assert f" {code} " in result.err and "nothing was written" in result.err, result.err
-    assert snapshot(data) == before  # nothing anywhere: no spec, no staging folder
+    assert state(data) == before  # nothing anywhere: no spec, no staging folder
     return result.err
 
 
@@ -154,7 +171,9 @@ def test_missing_metadata_is_refused_naming_the_id(cli, ran):
 def test_contradicting_metadata_is_refused_naming_the_id(cli, ran):
     draft = membership_ids(ran, "draft")[5]
     path = ran / "gens" / "draft" / draft / "metadata.json"
-    path.write_text(json.dumps({**json.loads(path.read_text()), "template_id": "problem-solving-v3x"}))
+    edited = json.dumps({**json.loads(path.read_text()), "template_id": "problem-solving-v3x"})
+    path.unlink()  # a hard link to the seeded file: replace it
+    path.write_text(edited)
     assert f"draft {draft}: gens/draft/{draft}/metadata.json has values that give the id" in \
         refused(cli, ran, IMPORT_UNEXPLAINED.code)
 
