@@ -20,7 +20,7 @@ from gate_helpers import REPO_DIR, cli, engine, make_project  # noqa: F401
 
 EXAMPLES = REPO_DIR / "examples"
 EXAMPLE_COHORTS = sorted(p.name for p in (EXAMPLES / "data" / "cohorts").iterdir())
-ORIGINAL_TUPLE = REPO_DIR / "tests" / "fixtures" / "original" / "creative_alignment_tuple" / "config.yaml"
+ORIGINAL = REPO_DIR / "tests" / "fixtures" / "original"
 
 
 def round_trip(cli, root: Path, cohort_id: str) -> bytes:
@@ -101,18 +101,27 @@ def test_every_example_cohort_round_trips(cli, examples):
         round_trip(cli, examples, cohort_id)
 
 
-def test_a_tuple_cohort_of_the_original_system_round_trips(cli, tmp_path, monkeypatch):
-    spec = ORIGINAL_TUPLE.read_text(encoding="utf-8")
-    make_project(tmp_path, {"aligned": {"config.yaml": spec}}, catalogs={}, catalog_config={})
+# The original system's fixtures that have every column of the two-phase layout
+# (the others lack combo_id or draft_llm): generations of drafts, essays, evaluations.
+ORIGINAL_COHORTS = {"creative_alignment_tuple": (12, 24, 528), "cohort_cartesian": (2, 8, 8)}
+
+
+@pytest.mark.parametrize("name", ORIGINAL_COHORTS)
+def test_cohorts_of_the_original_system_round_trip(cli, tmp_path, monkeypatch, name):
+    make_project(tmp_path, {name: {}}, catalogs={}, catalog_config={})
+    spec = tmp_path / "data" / "cohorts" / name / "spec"
+    shutil.copytree(ORIGINAL / name, spec, dirs_exist_ok=True, ignore=shutil.ignore_patterns("expected.jsonl"))
     monkeypatch.chdir(tmp_path)
-    assert cli("materialize", "aligned", "--seed-metadata").rc == 0
-    membership = round_trip(cli, tmp_path, "aligned").decode().splitlines()[1:]
-    assert len(membership) == 12 + 24 + 528  # drafts, essays (2 replicates), evaluations
-    config = (tmp_path / "data" / "cohorts" / "aligned" / "spec" / "config.yaml").read_text(encoding="utf-8")
-    # The coupled (draft_template, essay_template) and (draft_llm, essay_llm)
-    # pairs are tuples; everything else is a cartesian axis.
-    assert config.count("axes: [") == 2
-    assert "essay_replicate: [1, 2]" in config and "evaluation_replicate: [1, 2]" in config
+    assert cli("materialize", name, "--seed-metadata").rc == 0
+    lines = round_trip(cli, tmp_path, name).decode().splitlines()[1:]
+    assert tuple(sum(line.startswith(stage + ",") for line in lines)
+                 for stage in ("draft", "essay", "evaluation")) == ORIGINAL_COHORTS[name]
+    if name == "creative_alignment_tuple":
+        config = (spec / "config.yaml").read_text(encoding="utf-8")
+        # The coupled (draft_template, essay_template) and (draft_llm, essay_llm)
+        # pairs are tuples; everything else is a cartesian axis.
+        assert config.count("axes: [") == 2
+        assert "essay_replicate: [1, 2]" in config and "evaluation_replicate: [1, 2]" in config
 
 
 def test_levels_yaml_or_csv_would_misread_round_trip(cli, tmp_path, monkeypatch):
