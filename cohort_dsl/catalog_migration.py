@@ -34,6 +34,8 @@ class Migration:
     """What migrating one catalog file does."""
 
     catalog: Path
+    #: the catalog's bytes the migration was planned from
+    original: bytes
     #: the catalog's text without the legacy column
     migrated: str
     rows: int
@@ -44,8 +46,15 @@ class Migration:
     summary: dict[Path, tuple[str, int]] = field(default_factory=dict)
 
     def write(self) -> None:
-        from cohort_dsl.files import write_text
+        from cohort_dsl.files import read_bounded, write_text
 
+        try:
+            current = read_bounded(self.catalog, len(self.original) + 1)
+        except OSError:  # grown, replaced by something else, gone: changed all the same
+            current = None
+        if current != self.original:
+            raise SpecError([_problem(f"catalog {self.catalog.name} changed while it was migrated; nothing of it "
+                                      "was written", Location(str(self.catalog)), "run migrate-catalogs again")])
         for path, text in self.selections.items():
             if not path.is_file():
                 write_text(path, text)
@@ -62,13 +71,12 @@ def plan(settings, data_root) -> list[Migration]:
     from collections import defaultdict
 
     from cohort_dsl.catalogs import DEFAULT_COLUMN, settings_refs
+    from cohort_dsl.importer import inside
 
     by_file: dict[Path, list] = defaultdict(list)
     for ref in settings_refs(settings):
         if ref.axis is not None and ref.path.suffix.lower() == ".csv":
             by_file[ref.path].append(ref)
-    from cohort_dsl.importer import inside
-
     migrations, problems = [], []
     for path, refs in by_file.items():
         if not inside(path, data_root.path):
@@ -144,7 +152,7 @@ def _migrate(path: Path, axes: list[tuple[str, str]], data_root) -> Migration | 
     writer = csv.writer(out, lineterminator="\r\n" if "\r\n" in text else "\n")
     for record in records:
         writer.writerow(record[:at] + record[at + 1:])
-    migration = Migration(path, ("\ufeff" if bom else "") + out.getvalue(), rows, active)
+    migration = Migration(path, raw, ("\ufeff" if bom else "") + out.getvalue(), rows, active)
     for axis, _ in axes:
         include = data_root.selection_file(axis)
         if include.parent.exists() and not inside(include.parent, data_root.path):
