@@ -138,8 +138,12 @@ class Generations:
             if not column:
                 continue
             value = data.get(key)
+            if value is None and key == "llm_model_id":
+                value = data.get("model_id")  # the original pipeline's earlier name of the field
             if not isinstance(value, str) or not value.strip():
-                raise contradiction(f"has no {key} (a non-empty string)")
+                raise contradiction(f"has no {key} (a non-empty string)"
+                                    + ("; the spec needs the essay's llm even where it is not part of the id"
+                                       if key == "llm_model_id" and not stage.llm_in_id else ""))
             values[column[0]] = value
         replicate = data.get("replicate", 1)
         if isinstance(replicate, str) and re.fullmatch(r"[1-9][0-9]*", replicate):

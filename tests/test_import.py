@@ -171,6 +171,22 @@ def refused(cli, data: Path, code: str, *args, cohort: str = "dual-llm-tie") -> 
     return result.err
 
 
+def test_metadata_as_the_original_pipeline_wrote_it(cli, ran):
+    """Keys it wrote only when set (no mode, no origin), llm_model_id under its
+    earlier name model_id, an origin of another cohort (a shared generation)."""
+    for stage in ("draft", "evaluation"):
+        for gen in membership_ids(ran, stage):
+            path = ran / "gens" / stage / gen / "metadata.json"
+            data = json.loads(path.read_text())
+            data["model_id"] = data.pop("llm_model_id")
+            data.pop("mode")
+            data["origin_cohort_id"] = "an-older-cohort"
+            path.unlink()  # a hard link to the seeded file: replace it
+            path.write_text(json.dumps(data))
+    assert cli("import", "dual-llm-tie").rc == 0
+    assert "(unchanged)" in cli("materialize", "dual-llm-tie").out
+
+
 def test_missing_metadata_is_refused_naming_the_id(cli, ran):
     essay = membership_ids(ran, "essay")[3]
     (ran / "gens" / "essay" / essay / "metadata.json").unlink()
