@@ -23,7 +23,9 @@ CATALOG_MISS = LintRule("C001", "catalog-miss", "A value is not in its axis's ca
                         "of config.yaml or the row of the included CSV where the value was written, with close matches.")
 LEGACY_ACTIVE = LintRule("C002", "catalog-active-column", "A catalog CSV has a legacy `active` column.",
                          "Catalogs are immutable inputs that list what exists; selecting what a cohort uses belongs in its "
-                         "spec (axes, subsets). Drop the column.")
+                         "spec (axes, subsets). `cohort-dsl migrate-catalogs` shows (and with `--write` does) the "
+                         "migration: the active rows become `selections/<axis>.csv` subset includes and the column is "
+                         "dropped.")
 CATALOG_ERROR = LintRule("C003", "catalog-error", "A catalog cannot be read.",
                          "The catalog file is missing, not UTF-8, not valid JSON/CSV, or lacks the configured column.")
 DEFAULT_COLUMN = "id"
@@ -112,12 +114,14 @@ def settings_refs(settings) -> list[CatalogRef]:
 def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog], list[Diagnostic]]:
     """Read every configured catalog. Returns the catalogs by axis and the
     diagnostics of the ones that could not be read (each located)."""
+    from cohort_dsl.files import inside
+
     catalogs: dict[str, Catalog] = {}
     problems: list[Diagnostic] = []
     cache: dict[tuple, dict] = {}
     for ref in refs:
         key = (str(ref.path), ref.column)
-        if ref.confine and not any(_inside(ref.path, root) for root in ref.confine):
+        if ref.confine and not any(inside(ref.path, root) for root in ref.confine):
             # never read (nor echo) a file a committed symlink points elsewhere
             problems.append(Diagnostic(CATALOG_ERROR.code, f"catalog {ref.path.name} for {ref.axis or 'its axes'} "
                                        "resolves outside the data root; it is not read", Location(ref.origin), ERROR,
@@ -161,13 +165,6 @@ def _source_for(path: Path, registry) -> CatalogSource:
     known = sorted({s for source in registry.catalog_sources.values() for s in source.suffixes})
     raise error(CATALOG_ERROR.code, f"no catalog source reads {suffix or 'files without a suffix'} files", Location(str(path)),
                 f"installed sources read: {', '.join(known)}")
-
-
-def _inside(path: Path, root: Path) -> bool:
-    import os
-
-    real, top = os.path.realpath(path), os.path.realpath(root)
-    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
 
 
 def catalog_files(refs: list[CatalogRef]) -> set[str]:

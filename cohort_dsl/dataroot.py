@@ -8,6 +8,8 @@
       cohorts/<cohort_id>/membership_wide.csv  every membership column
       cohorts/<cohort_id>/manifest.json        a derived view of the membership
       gens/<stage>/<gen_id>/metadata.json      metadata seeds
+      selections/<axis>.csv                    subsets migrated from a catalog's legacy `active` column
+      .cohort-dsl-tmp-*/                        staging folders of a running import (removed after)
 
 Every other module asks a :class:`DataRoot` for these paths; none builds them
 (see docs/cohorts.md). Cohort ids are folder names: letters, digits, ``.``,
@@ -31,6 +33,7 @@ WIDE_FILE = "membership_wide.csv"
 MANIFEST_FILE = "manifest.json"
 GENS = "gens"
 METADATA_FILE = "metadata.json"
+SELECTIONS = "selections"
 
 COHORT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 GEN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -123,9 +126,9 @@ class DataRoot:
         """Where ``path`` really is when a symlink on the way leads outside
         the data root (None when it stays inside): nothing is written there,
         and nothing read."""
-        real_root = os.path.realpath(self.path)
-        real = os.path.realpath(path)
-        return None if os.path.commonpath([real_root, real]) == real_root else Path(real)
+        from cohort_dsl.files import inside
+
+        return None if inside(path, self.path) else Path(os.path.realpath(path))
 
     def require_inside(self, path: Path) -> Path:
         """``path``, or a usage error when it leads outside the data root."""
@@ -134,6 +137,34 @@ class DataRoot:
             raise UsageError(f"{path} leads outside the data root (to {real}) through a symbolic link: "
                              f"cohort-dsl writes only inside {self.path}")
         return path
+
+    # -- adoption -----------------------------------------------------------
+    def selection_file(self, axis: str) -> Path:
+        """The subset include ``migrate-catalogs`` writes for an axis."""
+        if not GEN_ID.fullmatch(axis):
+            raise UsageError(f"{axis!r} is not an axis name usable as a file name")
+        return self.path / SELECTIONS / f"{axis}.csv"
+
+    def catalog_candidates(self) -> list[Path]:
+        """The CSV files under the data root that may be catalogs: not in a
+        cohort, a generation, a selection or a hidden folder; sorted."""
+        if not self.path.is_dir():
+            return []
+        skip = {COHORTS, GENS, SELECTIONS}
+        return sorted(p for p in self.path.rglob("*.csv")
+                      if p.is_file() and not any(part in skip or part.startswith(".")
+                                                 for part in p.relative_to(self.path).parts[:-1]))
+
+    def staging_dir(self, purpose: str) -> Path:
+        """A new temporary folder inside the data root (same file system as
+        the cohorts, so a finished bundle is published by one rename); its
+        name matches no bundle glob. The caller removes it."""
+        import tempfile
+
+        from cohort_dsl.files import TEMP_PREFIX
+
+        self.path.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{purpose}-", dir=self.path))
 
     # -- where a bundle sits ------------------------------------------------
     @staticmethod

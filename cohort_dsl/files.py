@@ -94,6 +94,12 @@ def record_absent(path) -> None:
         log.setdefault(str(Path(path).absolute()), ABSENT)
 
 
+def inside(path, root) -> bool:
+    """Whether ``path``, symlinks resolved, is ``root`` or lies below it."""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return os.path.commonpath([real, top]) == top
+
+
 def _open_regular(path) -> int:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:

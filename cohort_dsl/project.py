@@ -193,6 +193,70 @@ class Project:
         outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
         return outcome
 
+    # -- adoption (docs/cohorts.md, "Adopting cohort-dsl") ------------------------
+    def new_cohort(self, cohort_id: str, *, from_id: str | None = None) -> Path:
+        """A new cohort folder with a starter spec (levels from the
+        catalogs), or a copy of cohort ``from_id``'s bundle; an existing id
+        raises :class:`SpecError`. Returns the spec folder."""
+        from cohort_dsl import scaffold
+
+        root = self.data_root
+        root.check_cohort_id(cohort_id)
+        if from_id is not None:
+            return scaffold.create_cohort(root, cohort_id, source=root.require_cohort(from_id).parent)
+        catalogs, _ = self.catalogs()
+        text = scaffold.starter_spec(cohort_id, self._default_layout(), catalogs)
+        return scaffold.create_cohort(root, cohort_id, {"config.yaml": text.encode("utf-8")})
+
+    def import_cohort(self, cohort_id: str, *, force: bool = False):
+        """Derive and publish the spec of a cohort that already ran from its
+        membership.csv and metadata; it reproduces the membership byte for
+        byte, or :class:`SpecError` and nothing is written. Returns a
+        :class:`cohort_dsl.importer.Imported`."""
+        from cohort_dsl import importer
+
+        self.data_root.check_cohort_id(cohort_id)
+        importer.refuse_existing(self.data_root, cohort_id, force)
+        derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
+        files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json",
+                                     "`cohort-dsl materialize` gives back that membership.csv byte for byte.")
+        return importer.publish(self, cohort_id, files, derived.expected, force=force)
+
+    def import_list(self, cohort_id: str, list_path: str | Path, templates, llms, replicates: int = 1, *,
+                    force: bool = False):
+        """Write the spec of a curated cohort: the essays listed in
+        ``list_path``, their drafts, and an evaluation per essay x template
+        x llm x replicate, all with the ids they already have. Returns a
+        :class:`cohort_dsl.importer.Imported`."""
+        from cohort_dsl import importer
+
+        self.data_root.check_cohort_id(cohort_id)
+        importer.refuse_existing(self.data_root, cohort_id, force)
+        derived = importer.from_list(self.data_root, self._default_layout(), Path(list_path), list(templates),
+                                     list(llms), replicates)
+        importer.refuse_other_membership(self.data_root, cohort_id, derived.expected)
+        files = importer.render_spec(derived, cohort_id, f"the essays listed in {Path(list_path).name}",
+                                     "Its membership: those essays and their drafts, with the ids they have, and one "
+                                     "evaluation per essay x template x llm x replicate.")
+        return importer.publish(self, cohort_id, files, derived.expected, force=force)
+
+    def migrate_catalogs(self, *, write: bool = False):
+        """The migrations of the configured catalogs that have a legacy
+        ``active`` column (:mod:`cohort_dsl.catalog_migration`); done when
+        ``write``. A problem in any raises :class:`SpecError` first."""
+        from cohort_dsl.catalog_migration import plan
+
+        migrations = plan(self.settings, self.data_root)
+        if write:
+            for migration in migrations:
+                migration.write()
+        return migrations
+
+    def _default_layout(self):
+        from cohort_dsl.membership import DEFAULT_LAYOUT
+
+        return self.registry.layouts[DEFAULT_LAYOUT]
+
     # -- reports ------------------------------------------------------------------
     def report(self, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,
                bundles: Iterable[str] = ()) -> None:

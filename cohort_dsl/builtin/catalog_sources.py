@@ -60,8 +60,9 @@ def load_csv(path: Path, column: str | None) -> dict:
                 if "active" in header:
                     raise error(LEGACY_ACTIVE.code, f"catalog {path.name} has a legacy 'active' column",
                                 Location(shown, reader.line_num, _col(record, header.index("active"))),
-                                "catalogs list what exists and never change meaning; select levels in the spec "
-                                "(axes or subsets) and drop the column")
+                                "catalogs list what exists and never change meaning: `cohort-dsl migrate-catalogs "
+                                "--write` turns the active rows into subset includes (selections/<axis>.csv) for "
+                                "specs and drops the column")
                 if column not in header:
                     shown_columns = ", ".join(escape_control(h[:40]) for h in header[:20]) + (", …" if len(header) > 20 else "")
                     raise error(CATALOG_ERROR.code, f"catalog {path.name} has no column {column!r} (columns: {shown_columns})",

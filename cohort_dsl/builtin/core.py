@@ -16,6 +16,8 @@ from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
 from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.catalog_migration import MIGRATION_PROBLEM
+from cohort_dsl.importer import IMPORT_UNEXPLAINED, LIST_PROBLEM, SPEC_EXISTS
 from cohort_dsl.includes import (INCLUDE_COLUMNS, INCLUDE_EMPTY_CELL, INCLUDE_ESCAPE, INCLUDE_FORMAT, INCLUDE_MISSING,
                                  INCLUDE_TOO_LARGE)
 from cohort_dsl.levels import NON_STRING_LEVEL
@@ -62,6 +64,10 @@ CORE_CODES = (
     METADATA_CONFLICT,
     METADATA_DIFFERS,
     INPUT_CHANGED,
+    IMPORT_UNEXPLAINED,
+    SPEC_EXISTS,
+    LIST_PROBLEM,
+    MIGRATION_PROBLEM,
 )
 
 

@@ -9,7 +9,8 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import explain, lint, materialize, membership, plugins, rules, schema
+from cohort_dsl.commands import (explain, import_, init, lint, materialize, membership, migrate_catalogs, new, plugins,
+                                 rules, schema)
 
 COMMANDS = {
     "compile": compile_,
@@ -17,6 +18,10 @@ COMMANDS = {
     "lint": lint,
     "membership": membership,
     "materialize": materialize,
+    "init": init,
+    "new": new,
+    "import": import_,
+    "migrate-catalogs": migrate_catalogs,
     "rules": rules,
     "schema": schema,
     "plugins": plugins,
