@@ -12,6 +12,8 @@ or in none, and an error stops every command that writes. See docs/api.md.
 
 from __future__ import annotations
 
+import contextlib
+
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -214,13 +216,17 @@ class Project:
         byte, or :class:`SpecError` and nothing is written. Returns a
         :class:`cohort_dsl.importer.Imported`."""
         from cohort_dsl import importer
+        from cohort_dsl.cohort_lock import CohortLock
 
         self.data_root.check_cohort_id(cohort_id)
         importer.refuse_existing(self.data_root, cohort_id, force)
-        derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
-        files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json",
-                                     "`cohort-dsl materialize` gives back that membership.csv byte for byte.")
-        return importer.publish(self, cohort_id, files, derived.expected, force=force)
+        folder = self.data_root.cohort_dir(cohort_id)
+        # a materialize of this cohort (which rewrites membership.csv) and this import take turns
+        with CohortLock(folder) if folder.is_dir() else contextlib.nullcontext():
+            derived = importer.from_membership(self.data_root, self._default_layout(), cohort_id)
+            files = importer.render_spec(derived, cohort_id, "its membership.csv and gens/*/*/metadata.json",
+                                         "`cohort-dsl materialize` gives back that membership.csv byte for byte.")
+            return importer.publish(self, cohort_id, files, derived.expected, force=force)
 
     def import_list(self, cohort_id: str, list_path: str | Path, templates, llms, replicates: int = 1, *,
                     force: bool = False):
