@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = ESSENTIAL_PLUGINS + (
     "cohort_dsl.builtin.ci_reporters",
     "cohort_dsl.builtin.checks",
     "cohort_dsl.builtin.two_phase",
+    "cohort_dsl.builtin.single_stage",
     "cohort_dsl.builtin.catalog_sources",
 )
 BUILTIN_DIST = "cohort-dsl"
@@ -111,7 +112,7 @@ def build_engine(
         if isinstance(obj, str):
             obj = importlib.import_module(obj)
         name = getattr(obj, "__name__", None) or type(obj).__name__
-        register(obj, PluginInfo(name, "(in-process)", ""))
+        register(obj, PluginInfo(name, "in-process", ""))
 
     try:
         pm.check_pending()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cohort_dsl import guard
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
@@ -33,10 +34,6 @@ UNKNOWN_FIELD = LintRule("R013", "unknown-field", "output.field_order names a fi
                          "field_order may only list axes (rule names never appear in rows).")
 SPEC_LIMIT = LintRule("R015", "spec-limit", "Too many rules or levels.",
                       "The number of rules and the levels of one axis are bounded (limits.max-rules, limits.max-levels).")
-# Emitted by plugin_crash() below, for parse, apply and check crashes alike.
-PLUGIN_CRASH = LintRule("P001", "plugin-error", "A plugin raised an exception.",
-                        "The exception is reported as a diagnostic naming the plugin instead of crashing the run; the "
-                        "other checks still run. Report it to the plugin's authors.")
 
 
 @dataclass
@@ -194,13 +191,12 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
         kind = registry.rule_kinds[section_name]
         section = Section(section_name, section_value, bundle)
         try:
-            for rule in kind.parse(section):
+            for rule in guard.results(kind.plugin, f"parse() of rule kind {section_name!r}", kind.parse, section,
+                                      expected=Rule, location=section.location):
                 rule.plugin = rule.plugin or kind.plugin
                 rules.append(rule)
         except SpecError as exc:
             errors.extend(exc.diagnostics)
-        except Exception as exc:  # a plugin bug must not crash the run
-            errors.append(plugin_crash(kind.plugin, f"parsing rules.{section_name}", exc, section.location))
         warnings.extend(section.diagnostics)
     _check_count(len(rules), bundle.limits.max_rules, "the spec's rules", document.key_loc(("rules",)))
 
@@ -229,13 +225,6 @@ def _check_count(count: int, limit: int, what: str, location: Location) -> None:
         name = "max-rules" if "rules" in what else "max-levels"
         raise error(SPEC_LIMIT.code, f"{what} has {count:,} entries, above the limit of {limit:,}", location,
                     f"raise limits.{name} in the config if this is intended")
-
-
-def plugin_crash(plugin, doing: str, exc: Exception, location: Location | None) -> Diagnostic:
-    """A plugin's exception, turned into a diagnostic that names it."""
-    return Diagnostic(PLUGIN_CRASH.code, f"plugin {plugin} crashed while {doing}: {type(exc).__name__}: {exc}",
-                        location or Location(), ERROR, "this is a bug in the plugin; report it to its authors",
-                        plugin=getattr(plugin, "name", None))
 
 
 def axis_names(axes: list[AxisDecl], rules: list[Rule]) -> list[str]:
