@@ -143,3 +143,20 @@ def cohort_dsl_add_options(parser, command):
     Combined: every plugin's implementation is called (pluggy's ordinary
     call); the parsed values reach lint checks as ``context.options``.
     """
+
+
+@hookspec
+def cohort_dsl_plugin_settings():
+    """Declare the plugin's settings table, ``[tool.cohort-dsl.plugins.NAME]``.
+
+    :returns: a JSON Schema (Draft 2020-12) mapping for the table, where
+        ``NAME`` is the plugin's registered name (its entry point name). The
+        table is validated against it when a project is made (a violation,
+        or a table for a plugin that declares none, is a usage error, exit
+        2); the validated values reach checks as
+        ``context.settings.for_plugin(NAME)`` and formats as
+        ``report.settings.for_plugin(NAME)``, and are part of the lint
+        cache key.
+
+    Combined: one schema per plugin; a plugin's absent table reads as ``{}``.
+    """

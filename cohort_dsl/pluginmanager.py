@@ -153,14 +153,71 @@ def _check_plugin_schemas(registry) -> None:
     without third-party fragments never imports jsonschema for this."""
     from cohort_dsl.schema import SchemaFragmentError, check_fragments
 
+    if registry.plugin_settings:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        for name, schema in registry.plugin_settings.items():
+            name = next((str(info) for info in registry.plugins if info.name == name), name)
+            try:
+                Draft202012Validator.check_schema(dict(schema))
+            except SchemaError as exc:
+                path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+                raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
+                                  f"at {path}: {exc.message}") from None
+            for ref in _refs(schema):
+                if not _resolves(ref, schema):
+                    raise PluginError(f"plugin {name}: the schema of its settings has \"$ref\": {ref!r}, which "
+                                      "points at nothing in that schema")
     third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
     if not third_party and not registry.spec_keys:
         return
     try:
         check_fragments(registry)
-        registry.schema  # composition: clashing $defs are reported here
+        composed = registry.schema  # composition: clashing $defs are reported here
     except SchemaFragmentError as exc:
         raise PluginError(str(exc)) from None
+    fragments = [(f"rule kind {k.section!r}", k.plugin, k.schema) for k in third_party]
+    fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
+                  for key, schema in registry.spec_keys.items()]
+    for what, plugin, fragment in fragments:
+        for ref in _refs(fragment):
+            if not _resolves(ref, composed):
+                raise PluginError(
+                    f"plugin {plugin}: the schema fragment of {what} has \"$ref\": {ref!r}, which points at nothing "
+                    "in the composed spec schema\n  hint: refer to the base definitions (#/$defs/level, "
+                    "#/$defs/levels, ...) or define it under the fragment's own $defs; `cohort-dsl schema` prints "
+                    "the composed schema")
+
+
+def _refs(node):
+    """Every ``$ref`` string inside a schema fragment."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _resolves(ref: str, schema: dict) -> bool:
+    """A local JSON pointer (``#/$defs/level``) that names a node of the
+    composed schema; remote references are never fetched, so never valid."""
+    if not ref.startswith("#"):
+        return False
+    node = schema
+    for part in filter(None, ref[1:].split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
 
 
 def _entry_points():

@@ -212,6 +212,8 @@ class Registry:
     spec_keys: dict[str, Mapping] = field(default_factory=dict)
     spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
     hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
+    #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
+    plugin_settings: dict[str, Mapping] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
@@ -273,6 +275,14 @@ class Registry:
                     raise RegistryError(f"plugin {info}: cohort_dsl_spec_keys must map key names to JSON Schema "
                                         f"objects (dicts), got {key!r}: {type(schema).__name__}")
                 _claim(registry.spec_keys, key, _Keyed(schema, info), "top-level spec key")
+        for impl in pm.hook.cohort_dsl_plugin_settings.get_hookimpls():
+            info, schema = call(impl, "cohort_dsl_plugin_settings")
+            if schema is None:
+                continue
+            if not isinstance(schema, Mapping):
+                raise RegistryError(f"plugin {info}: cohort_dsl_plugin_settings must return a JSON Schema object "
+                                    f"(a dict), got {type(schema).__name__}")
+            registry.plugin_settings[info.name] = schema
         registry.spec_key_plugins = {k: v.plugin for k, v in registry.spec_keys.items()}
         registry.spec_keys = {k: v.value for k, v in registry.spec_keys.items()}
         return registry

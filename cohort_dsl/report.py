@@ -9,6 +9,18 @@ from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic
 
 @dataclass
 class Report:
+    """What a report format's ``render(report, stream)`` is given: the
+    diagnostics of one run and what the run covered.
+
+    Attributes a format may read (all documented in docs/plugins.md):
+    ``diagnostics`` (sorted by location), ``bundles`` (every config.yaml
+    linted, clean ones included, as absolute paths), ``skipped`` (bundles
+    left out), ``timings`` (phase -> seconds), ``settings`` (the
+    :class:`cohort_dsl.settings.Settings` of the run, or None),
+    ``registry`` (the plugin registry: ``rule_name(code)`` reads it),
+    ``show_summary`` and ``color``; and ``errors``, ``warnings``,
+    :meth:`statistics` and :meth:`summary`."""
+
     diagnostics: list[Diagnostic]
     registry: object = None
     #: the spec bundles (config.yaml paths) that were checked
@@ -24,6 +36,13 @@ class Report:
     settings_path: object = None
     #: bundles left out because git does not track them (pre-commit scope)
     skipped: list[str] = field(default_factory=list)
+    #: wall-clock seconds per phase of the run: ``catalogs`` (reading
+    #: them), ``bundles`` (linting every bundle), ``total``; empty when the
+    #: report is a command's error output
+    timings: dict[str, float] = field(default_factory=dict)
+    #: the settings the run used (select/ignore, severity, catalogs,
+    #: per-plugin ``plugin_settings``); None for a command's error output
+    settings: object = None
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)

@@ -41,7 +41,18 @@ from cohort_dsl.diagnostics import ERROR, Diagnostic, SpecError
 
 @dataclass
 class Outcome:
-    """What a run produced: rows, records and diagnostics, and assertions."""
+    """What a run produced, and assertions about it. Every ``assert_*``
+    method returns the Outcome itself, so assertions chain; read one
+    diagnostic with :meth:`diagnostic`.
+
+    Attributes: ``exit_code`` (0 clean or warnings only, 1 errors, 2 usage
+    or plugin errors), ``diagnostics`` (each a
+    :class:`cohort_dsl.diagnostics.Diagnostic`), ``codes``, ``errors``;
+    after ``compile``: ``columns`` and ``rows`` (dicts); after ``explain``:
+    ``explain`` (the dict ``cohort-dsl explain --format json`` prints);
+    after ``membership``: ``records`` (each a
+    :class:`cohort_dsl.membership.Record`); after ``run``: ``stdout`` and
+    ``stderr``."""
 
     exit_code: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -61,12 +72,13 @@ class Outcome:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == ERROR]
 
-    def diagnostic(self, code: str) -> Diagnostic:
-        """The first diagnostic with ``code`` (fails the test if none)."""
+    def diagnostic(self, code: str, line: int | None = None) -> Diagnostic:
+        """The first diagnostic with ``code`` (at ``line`` when given);
+        fails the test if there is none."""
         for d in self.diagnostics:
-            if d.code == code:
+            if d.code == code and (line is None or d.location.line == line):
                 return d
-        pytest.fail(f"no {code} among: {self._listing()}")
+        pytest.fail(f"no {code}{f' at line {line}' if line else ''} among: {self._listing()}")
 
     def assert_success(self) -> "Outcome":
         """Exit code 0 and no error (warnings allowed)."""
@@ -80,12 +92,12 @@ class Outcome:
             pytest.fail(f"expected codes {sorted(codes)}, got {sorted(self.codes)}: {self._listing()}")
         return self
 
-    def assert_error(self, code: str, line: int | None = None) -> Diagnostic:
-        """A ``code`` error was reported (at ``line`` when given)."""
-        for d in self.diagnostics:
-            if d.code == code and (line is None or d.location.line == line):
-                return d
-        pytest.fail(f"no {code} error{f' at line {line}' if line else ''} among: {self._listing()}")
+    def assert_error(self, code: str, line: int | None = None) -> "Outcome":
+        """An error with ``code`` was reported (at ``line`` when given)."""
+        if not any(d.code == code and d.severity == ERROR and (line is None or d.location.line == line)
+                   for d in self.diagnostics):
+            pytest.fail(f"no {code} error{f' at line {line}' if line else ''} among: {self._listing()}")
+        return self
 
     def _listing(self) -> str:
         return "; ".join(d.render() for d in self.diagnostics) or "(no diagnostics)"
@@ -201,18 +213,20 @@ def write_files(root: Path, files: dict) -> Path:
     return root
 
 
-def _toml(table: dict) -> str:
-    """Just enough TOML for a settings table (strings, numbers, lists, tables)."""
+def _toml(table: dict, prefix: str = "") -> str:
+    """Just enough TOML for a settings table (strings, numbers, booleans,
+    lists and nested tables, such as ``{"plugins": {"mine": {...}}}``)."""
     lines, tables = [], []
     for key, value in table.items():
         if isinstance(value, dict):
             tables.append((key, value))
         else:
-            lines.append(f"{key} = {json.dumps(value)}")
+            lines.append(f"{json.dumps(key)} = {json.dumps(value)}")
+    text = "\n".join(lines) + "\n"
     for name, sub in tables:
-        lines.append(f"\n[{name}]")
-        lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sub.items())
-    return "\n".join(lines) + "\n"
+        heading = f"{prefix}{json.dumps(name)}"
+        text += f"\n[{heading}]\n" + _toml(sub, heading + ".")
+    return text
 
 
 @pytest.fixture
