@@ -498,18 +498,25 @@ class _Encoded(dict):
         return text
 
 
-def write_records(records, out, fmt: str = "csv", wide: bool = False) -> int:
+def write_records(records, out, fmt: str = "csv", wide: bool = False, columns=WIDE_COLUMNS) -> int:
     """Write records as CSV (with a header) or JSONL; slim unless ``wide``.
-    Every distinct value is encoded once; ids never need quoting."""
+    ``columns``: the wide columns (:attr:`Membership.wide_columns`: the
+    axes a stage's id reads beyond the fixed columns follow them). Every
+    distinct value is encoded once; ids never need quoting."""
     import json
 
     from cohort_dsl.rows import csv_field
 
-    columns = WIDE_COLUMNS if wide else SLIM_COLUMNS
+    columns = tuple(columns) if wide else SLIM_COLUMNS
+    extra = len(columns) - len(WIDE_COLUMNS) if wide else 0
     if fmt == "csv":
         out.write(",".join(columns) + "\n")
         e = _Encoded(csv_field)
-        if wide:
+        if extra:
+            def line(r):
+                return f"{e[r[0]]},{r[1]},{e[r[2]]},{r[3]},{e[r[4]]},{e[r[5]]},{e[r[6]]},{r[7]}," \
+                       + ",".join(e[v] for v in r[8:]) + "\n"
+        elif wide:
             def line(r):
                 return f"{e[r[0]]},{r[1]},{e[r[2]]},{r[3]},{e[r[4]]},{e[r[5]]},{e[r[6]]},{r[7]}\n"
         else:
@@ -518,7 +525,12 @@ def write_records(records, out, fmt: str = "csv", wide: bool = False) -> int:
     else:
         e = _Encoded(lambda v: json.dumps(v, ensure_ascii=False))
         k = [json.dumps(c) + ": " for c in columns]
-        if wide:
+        if extra:
+            def line(r):
+                return (f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\", {k[2]}{e[r[2]]}, {k[3]}\"{r[3]}\", {k[4]}{e[r[4]]}, "
+                        f"{k[5]}{e[r[5]]}, {k[6]}{e[r[6]]}, {k[7]}{r[7]}"
+                        + "".join(f", {name}{e[v]}" for name, v in zip(k[8:], r[8:])) + "}\n")
+        elif wide:
             def line(r):
                 return (f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\", {k[2]}{e[r[2]]}, {k[3]}\"{r[3]}\", {k[4]}{e[r[4]]}, "
                         f"{k[5]}{e[r[5]]}, {k[6]}{e[r[6]]}, {k[7]}{r[7]}}}\n")
