@@ -43,6 +43,7 @@ class Catalog:
         return value in self.rows
 
     def attribute(self, value: str, name: str) -> str | None:
+        """The ``name`` column of ``value``'s row (None when absent)."""
         row = self.rows.get(value)
         return row.get(name) if row else None
 

@@ -63,6 +63,7 @@ class LintContext:
 
     @property
     def cohort_id(self) -> str:
+        """The cohort's id (the bundle's folder name outside a data root)."""
         located = DataRoot.of_bundle(self.bundle.directory)
         if located:
             return located[1]

@@ -115,6 +115,7 @@ class Record(tuple):
 
     @property
     def extras(self) -> tuple:
+        """The values of the id axes beyond the fixed columns (``Membership.wide_columns`` after ``replicate``)."""
         return self[8:]
 
     def __repr__(self) -> str:

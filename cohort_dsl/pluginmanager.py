@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from types import ModuleType
 from typing import Iterable
 
 from cohort_dsl import __version__
@@ -108,11 +109,16 @@ def build_engine(
                     f"or {DISABLE_ENV}={info.name}"
                 ) from None
             register(obj, info)
+    installed = None
     for obj in plugins:
         if isinstance(obj, str):
             obj = importlib.import_module(obj)
         name = getattr(obj, "__name__", None) or type(obj).__name__
-        register(obj, PluginInfo(name, "in-process", ""))
+        if installed is None and isinstance(obj, ModuleType):
+            installed = {ep.value.strip(): info for ep, info in _entry_points() if ":" not in ep.value}
+        # a module an installed distribution names as its entry point keeps that
+        # name (its settings table, --disable-plugin) and its distribution
+        register(obj, (installed or {}).get(name) or PluginInfo(name, "in-process", ""))
 
     try:
         pm.check_pending()

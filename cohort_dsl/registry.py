@@ -76,6 +76,7 @@ class Rule:
 
     @property
     def label(self) -> str:
+        """``kind name``, as messages name the rule."""
         return f"{self.kind} {self.name}"
 
 

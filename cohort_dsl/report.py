@@ -49,13 +49,16 @@ class Report:
 
     @property
     def errors(self) -> int:
+        """How many diagnostics are errors."""
         return sum(1 for d in self.diagnostics if d.severity == ERROR)
 
     @property
     def warnings(self) -> int:
+        """How many diagnostics are warnings."""
         return sum(1 for d in self.diagnostics if d.severity == WARNING)
 
     def rule_name(self, code: str) -> str:
+        """The registered name of ``code`` (the code itself when unknown)."""
         rule = self.registry.lint_rules.get(code) if self.registry else None
         return rule.name if rule else code
 
@@ -67,6 +70,7 @@ class Report:
         return sorted(((n, code, self.rule_name(code)) for code, n in counts.items()), key=lambda t: (-t[0], t[1]))
 
     def summary(self) -> str:
+        """``All checks passed in N bundles.`` or ``Found N errors and M warnings in K bundles.``"""
         def n(count, word):
             return f"{count} {word}{'' if count == 1 else 's'}"
 

@@ -46,6 +46,7 @@ class Entry:
 
     @property
     def path(self) -> tuple:
+        """The entry's key path in config.yaml: ``("rules", section, name)``."""
         return self.section.path + (self.name,)
 
     @property
@@ -58,6 +59,7 @@ class Entry:
         return self.section.bundle.document.loc(self.path + sub)
 
     def raw(self, *sub) -> str | None:
+        """The source text of the scalar at ``sub`` (None when not recorded)."""
         return self.section.bundle.document.raw(self.path + sub)
 
     def include(self, *sub) -> Include:
@@ -66,6 +68,7 @@ class Entry:
         return self.section.bundle.include(value, self.loc(*sub))
 
     def get(self, *sub):
+        """The value at ``sub`` (keys/indices below the entry)."""
         value = self.value
         for key in sub:
             value = value[key]
@@ -88,6 +91,7 @@ class Section:
 
     @property
     def path(self) -> tuple:
+        """The section's key path in config.yaml: ``("rules", name)``."""
         return ("rules", self.name)
 
     def report(self, diagnostic: Diagnostic) -> None:
@@ -96,9 +100,11 @@ class Section:
 
     @property
     def location(self) -> Location:
+        """Where the section's key was written."""
         return self.bundle.document.key_loc(self.path)
 
     def entries(self):
+        """The section's ``name: value`` entries as :class:`Entry` objects, in document order."""
         for name, value in self.value.items():
             yield Entry(self, name, value)
 
