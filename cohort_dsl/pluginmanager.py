@@ -57,6 +57,19 @@ class Engine:
         self.pm = pm
         self.registry = registry
 
+    def add_options(self, parser, command: str) -> None:
+        """Call every plugin's ``cohort_dsl_add_options`` for one subcommand
+        parser, built-ins first; one that raises (a clashing option, a bug)
+        stops start-up naming the plugin."""
+        infos = {info.name: info for info in self.registry.plugins}
+        arguments = {"parser": parser, "command": command}
+        for impl in self.pm.hook.cohort_dsl_add_options.get_hookimpls():
+            try:
+                impl.function(*[arguments[name] for name in impl.argnames])
+            except Exception as exc:
+                raise PluginError(f"plugin {infos.get(impl.plugin_name, impl.plugin_name)}: cohort_dsl_add_options "
+                                  f"for {command} raised {type(exc).__name__}: {exc}") from None
+
 
 def build_engine(
     plugins: Iterable = (),
