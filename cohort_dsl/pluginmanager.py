@@ -59,16 +59,25 @@ class Engine:
 
     def add_options(self, parser, command: str) -> None:
         """Call every plugin's ``cohort_dsl_add_options`` for one subcommand
-        parser, built-ins first; one that raises (a clashing option, a bug)
-        stops start-up naming the plugin."""
+        parser; one that raises (a clashing option, a bug) stops start-up
+        naming the plugin."""
+        try:
+            self.pm.hook.cohort_dsl_add_options(parser=parser, command=command)
+        except Exception as exc:
+            raise PluginError(f"plugin {self._raiser(exc, 'cohort_dsl_add_options')}: cohort_dsl_add_options for "
+                              f"{command} raised {type(exc).__name__}: {exc}") from None
+
+    def _raiser(self, exc: Exception, hook_name: str):
+        """The plugin whose implementation of ``hook_name`` is on the
+        traceback of ``exc`` (pluggy's combined call does not say)."""
+        codes = {impl.function.__code__: impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+                 if hasattr(impl.function, "__code__")}
+        tb, name = exc.__traceback__, None
+        while tb is not None:
+            name = codes.get(tb.tb_frame.f_code, name)
+            tb = tb.tb_next
         infos = {info.name: info for info in self.registry.plugins}
-        arguments = {"parser": parser, "command": command}
-        for impl in self.pm.hook.cohort_dsl_add_options.get_hookimpls():
-            try:
-                impl.function(*[arguments[name] for name in impl.argnames])
-            except Exception as exc:
-                raise PluginError(f"plugin {infos.get(impl.plugin_name, impl.plugin_name)}: cohort_dsl_add_options "
-                                  f"for {command} raised {type(exc).__name__}: {exc}") from None
+        return infos.get(name, name or "(unknown)")
 
 
 def build_engine(

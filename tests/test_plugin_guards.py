@@ -167,3 +167,14 @@ def test_a_render_that_raises_exits_2_naming_the_plugin(cohort_project, tmp_path
     assert "plugin Faulty (in-process): render() of report format 'junit' raised ValueError: half a report" in result.stderr
     assert "internal error" not in result.stderr
     assert not out.exists()  # nothing half-written
+
+
+def test_an_add_options_that_raises_exits_2_naming_the_plugin(cohort_project):
+    class Clash:
+        @hookimpl
+        def cohort_dsl_add_options(self, parser, command):
+            parser.add_argument("--format")  # every lint parser has one already
+
+    result = cohort_project(TWO_BUNDLES, plugins=[Clash()]).run("lint")
+    assert result.exit_code == 2
+    assert "plugin Clash (in-process): cohort_dsl_add_options for lint raised ArgumentError" in result.stderr

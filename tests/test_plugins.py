@@ -409,6 +409,50 @@ def test_plugins_json_lists_distribution_version_hooks_and_contributions(cohort_
     assert any("tally" in p["report_formats"] for p in listing)
 
 
+def test_plugins_lists_every_implemented_hook_with_options_settings_and_spec_keys(cohort_project):
+    project = cohort_project({}, plugins=[Strict(), Budget()])
+    listing = {p["name"]: p for p in json.loads(project.run("plugins", "--format", "json").stdout)}
+    assert listing["Strict"]["hooks"] == ["cohort_dsl_add_options", "cohort_dsl_lint_rules"]
+    assert listing["Budget"]["hooks"] == ["cohort_dsl_lint_rules", "cohort_dsl_plugin_settings"]
+    assert listing["Budget"]["settings"] == Budget.SCHEMA and listing["Strict"]["settings"] is None
+    text = project.run("plugins").stdout
+    assert "    hooks: cohort_dsl_add_options, cohort_dsl_lint_rules\n" in text
+    assert "    settings [tool.cohort-dsl.plugins.Budget]: max-levels\n" in text
+
+
+def test_rules_markdown_honours_the_code_filter_and_groups_a_plugins_codes_under_it(cohort_project):
+    class Lab:
+        @hookimpl
+        def cohort_dsl_lint_rules(self):
+            return [LintRule("LAB001", "lab-rule", "A lab rule.")]
+
+    project = cohort_project({}, plugins=[Lab()])
+    text = project.run("rules", "--format", "markdown", "LAB").stdout
+    assert "### LAB001 `lab-rule` (error)" in text and "## Plugin Lab (in-process)" in text
+    assert "## Lint" not in text and "S001" not in text
+    full = project.run("rules", "--format", "markdown").stdout
+    assert full.index("## Lint") < full.index("## Plugin Lab (in-process)") < full.index("LAB001")
+
+
+def test_a_composition_with_plugin_fragments_has_its_own_schema_id(cohort_project):
+    builtin = json.loads(cohort_project({}).run("schema").stdout)
+    project = cohort_project({}, plugins=[Repeat()])
+    assert project.run("schema", "--out", "schemas/cohort-spec.schema.json").exit_code == 0
+    composed = json.loads(project.path("schemas/cohort-spec.schema.json").read_text(encoding="utf-8"))
+    assert composed["$id"].startswith(builtin["$id"] + "?composition=")
+    assert "repeat" in composed["properties"]["rules"]["properties"]
+    assert json.loads(project.run("schema").stdout)["$id"] == composed["$id"]  # stable for one composition
+
+
+def test_the_schema_pre_commit_hook_runs_the_schema_command():
+    import yaml
+
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    schema = hooks["cohort-dsl-schema"]
+    assert schema["entry"] == "cohort-dsl schema" and schema["args"][0] == "--out"
+    assert schema["pass_filenames"] is False and schema["always_run"] is True
+
+
 def test_the_example_plugin_distribution_is_discovered():
     """CI installs plugins/cohort-dsl-plugin-example; it must be found
     through its entry point with no configuration."""
