@@ -14,7 +14,7 @@ diagnostics: they stop the run with exit code 2 (see
 from __future__ import annotations
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
-from cohort_dsl.registry import LintRule
+from cohort_dsl.registry import LintRule, shown
 
 PLUGIN_CRASH = LintRule("P001", "plugin-error", "A plugin raised an exception.",
                         "A plugin callable (a rule kind's parse or apply, a lint check, a catalog source's load) "
@@ -38,10 +38,8 @@ def plugin_crash(plugin, doing: str, exc: Exception, location: Location | None) 
 
 def wrong_result(plugin, doing: str, expected: str, got, location: Location | None) -> Diagnostic:
     """A plugin's answer of the wrong type, as a diagnostic that names it."""
-    shown = repr(got)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
     return Diagnostic(WRONG_RESULT.code, f"plugin {plugin}: {doing} must give {expected}, got {type(got).__name__} "
-                      f"{shown}", location or Location(), ERROR, _HINT, plugin=getattr(plugin, "name", None))
+                      f"{shown(got)}", location or Location(), ERROR, _HINT, plugin=getattr(plugin, "name", None))
 
 
 def call(plugin, doing: str, function, *args, location: Location | None = None):

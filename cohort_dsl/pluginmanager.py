@@ -193,10 +193,7 @@ def _check_plugin_schemas(registry) -> None:
                 path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
                 raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
                                   f"at {path}: {exc.message}") from None
-            for ref in _refs(schema):
-                if not _resolves(ref, schema):
-                    raise PluginError(f"plugin {name}: the schema of its settings has \"$ref\": {ref!r}, which "
-                                      "points at nothing in that schema")
+            _check_refs(schema, schema, f"plugin {name}: the schema of its settings")
     third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
     if not third_party and not registry.spec_keys:
         return
@@ -209,13 +206,18 @@ def _check_plugin_schemas(registry) -> None:
     fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
                   for key, schema in registry.spec_keys.items()]
     for what, plugin, fragment in fragments:
-        for ref in _refs(fragment):
-            if not _resolves(ref, composed):
-                raise PluginError(
-                    f"plugin {plugin}: the schema fragment of {what} has \"$ref\": {ref!r}, which points at nothing "
-                    "in the composed spec schema\n  hint: refer to the base definitions (#/$defs/level, "
-                    "#/$defs/levels, ...) or define it under the fragment's own $defs; `cohort-dsl schema` prints "
-                    "the composed schema")
+        _check_refs(fragment, composed, f"plugin {plugin}: the schema fragment of {what}",
+                    "refer to the base definitions (#/$defs/level, #/$defs/levels, ...) or define it under the "
+                    "fragment's own $defs; `cohort-dsl schema` prints the composed schema")
+
+
+def _check_refs(fragment, root: dict, owner: str, hint: str = "") -> None:
+    """Every ``$ref`` of ``fragment`` resolves inside ``root``, or start-up
+    stops: a dangling one would fail every later validation instead."""
+    for ref in _refs(fragment):
+        if not _resolves(ref, root):
+            raise PluginError(f"{owner} has \"$ref\": {ref!r}, which points at nothing in the schema it is part of"
+                              + (f"\n  hint: {hint}" if hint else ""))
 
 
 def _refs(node):

@@ -316,6 +316,12 @@ def _expect(item, cls, info: PluginInfo, hook: str) -> None:
     _check_fields(item, cls.__name__, info, hook)
 
 
+def shown(value) -> str:
+    """``repr(value)``, shortened for a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _is_name(value) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -359,8 +365,7 @@ def _check_fields(item, kind: str, info: PluginInfo, hook: str) -> None:
         value = getattr(item, name)
         if not test(value):
             label = getattr(item, "section", None) or getattr(item, "code", None) or getattr(item, "name", None)
-            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-            raise RegistryError(f"plugin {info}: {hook}: {kind} {label!r} has {name}={shown} "
+            raise RegistryError(f"plugin {info}: {hook}: {kind} {label!r} has {name}={shown(value)} "
                                 f"({type(value).__name__}); it must be {wanted}")
 
 

@@ -15,7 +15,7 @@ table is skipped). Keys::
     [tool.cohort-dsl.limits]      # see cohort_dsl.limits.Limits
     max-include-bytes = 67108864
     [tool.cohort-dsl.plugins.example]   # a plugin's own settings (its schema)
-    max-exclusions = 10
+    allow-self-grading = ["sonnet-4"]
 
 Command-line flags override the file. Errors here are usage errors (exit 2).
 """
@@ -242,7 +242,8 @@ def check_plugin_settings(settings: Settings, registry) -> None:
             raise UsageError(f"{where}{heading}: no installed plugin named {name!r} has settings ({hint})")
         from jsonschema import Draft202012Validator
 
-        problem = next(iter(sorted(Draft202012Validator(schema).iter_errors(table), key=lambda e: list(e.path))), None)
+        problems = sorted(Draft202012Validator(schema).iter_errors(table), key=lambda e: [str(p) for p in e.path])
+        problem = problems[0] if problems else None
         if problem is not None:
             key = ".".join(str(p) for p in problem.absolute_path) or "(the table)"
             raise UsageError(f"{where}{heading} {key}: {problem.message}")

@@ -329,6 +329,8 @@ def load_cases(path) -> list:
             raise ValueError(f"{where}: give exactly one of `pass: true` and `fail: [{{code: CODE, line: N}}, ...]`")
         if raw.get("command", "lint") not in ("lint", "compile"):
             raise ValueError(f"{where}: command is lint or compile")
+        if "rows" in raw and raw.get("command") != "compile":
+            raise ValueError(f"{where}: `rows` needs `command: compile`")
         expected = []
         for item in raw.get("fail") or ():
             if isinstance(item, str):
