@@ -212,7 +212,6 @@ class Registry:
     layouts: dict[str, Any] = field(default_factory=dict)
     spec_keys: dict[str, Mapping] = field(default_factory=dict)
     spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
     #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
     plugin_settings: dict[str, Mapping] = field(default_factory=dict)
 
@@ -227,7 +226,6 @@ class Registry:
 
         def call(impl, hook_name: str):
             info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
-            registry.hooks_by_plugin.setdefault(info.name, []).append(hook_name)
             try:
                 return info, impl.function()
             except Exception as exc:
