@@ -161,7 +161,8 @@ def cohort_dsl_plugin_settings():
         ``NAME`` is the plugin's registered name (its entry point name). The
         table is validated against it when a project is made (a violation,
         or a table for a plugin that declares none, is a usage error, exit
-        2); the validated values reach checks as
+        2); the validated values reach rule kinds' ``parse`` as
+        ``section.settings_for(NAME)``, checks as
         ``context.settings.for_plugin(NAME)`` and formats as
         ``report.settings.for_plugin(NAME)``, and are part of the lint
         cache key.

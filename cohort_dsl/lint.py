@@ -167,7 +167,7 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     bundle = compiled = None
     try:
-        bundle = load_bundle(config_path, run.settings.limits)
+        bundle = load_bundle(config_path, run.settings.limits, run.settings.plugins)
         compiled = compile_bundle(bundle, run.engine)
         found.extend(compiled.diagnostics)
     except SpecError as exc:

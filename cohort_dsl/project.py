@@ -69,7 +69,7 @@ class Project:
         file inside it)."""
         from cohort_dsl.bundle import load_bundle
 
-        return load_bundle(spec, self.settings.limits)
+        return load_bundle(spec, self.settings.limits, self.settings.plugins)
 
     def compile(self, spec):
         """The compiled design of a spec (a path or a loaded bundle). Its

@@ -103,6 +103,12 @@ class Section:
         """Where the section's key was written."""
         return self.bundle.document.key_loc(self.path)
 
+    def settings_for(self, plugin: str) -> dict:
+        """The settings table of the plugin registered as ``plugin``
+        (``[tool.cohort-dsl.plugins.NAME]``, validated; {} when none): a
+        rule kind reads its settings here and binds them into its rules."""
+        return self.bundle.plugin_settings.get(plugin, {})
+
     def entries(self):
         """The section's ``name: value`` entries as :class:`Entry` objects, in document order."""
         for name, value in self.value.items():

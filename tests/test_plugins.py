@@ -251,6 +251,36 @@ def test_hook_cohort_dsl_plugin_settings(cohort_project):
     assert project.run("plugins", "--format", "json").stdout.count('"max-levels"') == 1
 
 
+class Head:
+    """A rule kind ``head: [AXIS, ...]`` keeping the first ``keep`` levels
+    of each axis, ``keep`` read from [tool.cohort-dsl.plugins.Head]."""
+
+    @staticmethod
+    def parse(section):
+        from functools import partial
+
+        keep = section.settings_for("Head").get("keep", 1)
+        for i, axis in enumerate(section.value):
+            yield Rule("head", axis, section.bundle.document.loc(("rules", "head", i)),
+                       partial(Repeat.apply, axis=axis, n=keep))
+
+    @hookimpl
+    def cohort_dsl_rule_kinds(self):
+        return [RuleKind("head", {"type": "array", "items": {"type": "string"}}, self.parse)]
+
+    @hookimpl
+    def cohort_dsl_plugin_settings(self):
+        return {"type": "object", "properties": {"keep": {"type": "integer", "minimum": 1}}}
+
+
+def test_plugin_settings_reach_a_rule_kinds_parse(cohort_project):
+    files = {"spec/config.yaml": "axes:\n  a: [x, y, z]\nrules:\n  head: [a]\n"}
+    assert cohort_project(files, plugins=[Head()]).compile().rows == [{"a": "x"}]
+    project = cohort_project(files, plugins=[Head()], config={"plugins": {"Head": {"keep": 2}}})
+    assert project.compile().rows == [{"a": "x"}, {"a": "y"}]
+    assert project.run("compile", "spec").stdout.splitlines() == ["a", "x", "y"]
+
+
 @pytest.mark.parametrize("table, expected", [
     ({"Budget": {"max-levels": 0}}, "[tool.cohort-dsl.plugins.Budget] max-levels: "),
     ({"Budget": {"max-level": 2}}, "[tool.cohort-dsl.plugins.Budget] (the table): "),
