@@ -37,6 +37,22 @@ _LAZY = {
     "Policy": ("cohort_dsl.policy", "Policy"),
     "Report": ("cohort_dsl.report", "Report"),
     "UsageError": ("cohort_dsl.diagnostics", "UsageError"),
+    # what plugin authors need (docs/plugins.md uses only these names)
+    "error": ("cohort_dsl.diagnostics", "error"),
+    "did_you_mean": ("cohort_dsl.diagnostics", "did_you_mean"),
+    "ERROR": ("cohort_dsl.diagnostics", "ERROR"),
+    "WARNING": ("cohort_dsl.diagnostics", "WARNING"),
+    "as_level": ("cohort_dsl.levels", "as_level"),
+    "written_number": ("cohort_dsl.levels", "written_number"),
+    "PluginInfo": ("cohort_dsl.registry", "PluginInfo"),
+    "Section": ("cohort_dsl.spec", "Section"),
+    "Entry": ("cohort_dsl.spec", "Entry"),
+    "Design": ("cohort_dsl.design", "Design"),
+    "Factor": ("cohort_dsl.design", "Factor"),
+    "LintContext": ("cohort_dsl.lint", "LintContext"),
+    "Record": ("cohort_dsl.membership", "Record"),
+    "gen_id": ("cohort_dsl.membership", "gen_id"),
+    "load_fragment": ("cohort_dsl.schema", "load_fragment"),
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Mapping
 
 from cohort_dsl.diagnostics import Location, SpecError, UsageError, error
 from cohort_dsl.document import YAML_LIMIT, Document, load_yaml
@@ -27,6 +28,9 @@ class Bundle:
     document: Document
     limits: Limits = DEFAULT_LIMITS
     _includes: dict = field(default_factory=dict)
+    #: plugin name -> its [tool.cohort-dsl.plugins.NAME] table (read by rule
+    #: kinds through ``Section.settings_for``)
+    plugin_settings: Mapping = field(default_factory=dict)
 
     @property
     def config_path(self) -> Path | None:
@@ -66,7 +70,7 @@ def find_bundle_dir(path: str | Path) -> Path:
     raise UsageError(f"{path}: not inside a spec bundle (no {CONFIG_NAME} above it)")
 
 
-def load_bundle(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
+def load_bundle(path: str | Path, limits: Limits = DEFAULT_LIMITS, plugin_settings: Mapping | None = None) -> Bundle:
     """Load a bundle from its folder, its ``config.yaml`` or a file inside it."""
     directory = find_bundle_dir(path)
     config = directory / CONFIG_NAME
@@ -82,7 +86,7 @@ def load_bundle(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> Bundle:
         raise error(INCLUDE_MISSING.code, f"cannot read {CONFIG_NAME}: {exc.strerror or exc}", Location(shown)) from None
     document = load_yaml(raw, shown, limits)
     _expect_mapping(document)
-    return Bundle(directory.absolute(), document, limits)
+    return Bundle(directory.absolute(), document, limits, plugin_settings=dict(plugin_settings or {}))
 
 
 def load_mapping(data, base_dir: str | Path | None = None, limits: Limits = DEFAULT_LIMITS) -> Bundle:

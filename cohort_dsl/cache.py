@@ -67,6 +67,7 @@ class LintCache:
             options,
             sorted(run.selection.select), sorted(run.selection.ignore),
             repr(settings.limits), sorted(settings.severity.items()),
+            sorted(settings.plugins.items()),  # per-plugin settings (also given in code, without a file)
             sorted((axis, str(cat.path), cat.column) for axis, cat in run.catalogs.items()),
             sorted(catalog_reads.items()),
         ]

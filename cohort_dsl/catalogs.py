@@ -45,6 +45,7 @@ class Catalog:
         return value in self.rows
 
     def attribute(self, value: str, name: str) -> str | None:
+        """The ``name`` column of ``value``'s row (None when absent)."""
         row = self.rows.get(value)
         return row.get(name) if row else None
 
@@ -132,7 +133,7 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
         try:
             loaded = cache.get(key)
             if loaded is None:
-                loaded = cache[key] = _source_for(ref.path, registry).load(ref.path, ref.column)
+                loaded = cache[key] = _load(_source_for(ref.path, registry), ref)
         except SpecError as exc:
             problems.extend(exc.diagnostics)
             continue
@@ -155,6 +156,20 @@ def load_catalogs(refs: list[CatalogRef], registry) -> tuple[dict[str, Catalog],
 
 def _dedupe(problems: list[Diagnostic]) -> list[Diagnostic]:
     return list(dict.fromkeys(problems))
+
+
+def _load(source: CatalogSource, ref: CatalogRef) -> dict:
+    """``source.load`` guarded: an exception or an answer that is not
+    ``{axis or None: Catalog}`` is a diagnostic naming the plugin."""
+    from cohort_dsl import guard
+
+    doing = f"load() of catalog source {source.name!r} reading {ref.path.name}"
+    where = Location(str(ref.path))
+    loaded = guard.call(source.plugin, doing, source.load, ref.path, ref.column, location=where)
+    if not (isinstance(loaded, dict) and all((axis is None or isinstance(axis, str)) and isinstance(catalog, Catalog)
+                                             for axis, catalog in loaded.items())):
+        raise SpecError(guard.wrong_result(source.plugin, doing, "a dict {axis or None: Catalog}", loaded, where))
+    return loaded
 
 
 def _source_for(path: Path, registry) -> CatalogSource:

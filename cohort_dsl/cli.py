@@ -172,7 +172,7 @@ def build_parser(engine=None, only: str | None = None):
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(sp)
         if engine is not None:
-            engine.pm.hook.cohort_dsl_add_options(parser=sp, command=name)
+            engine.add_options(sp, name)
         sp.set_defaults(run=command.run, command=name)
     return parser
 

@@ -19,7 +19,8 @@ from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
-from cohort_dsl.spec import EMPTY_AXIS, Spec, axis_names, check_field_order, parse_spec, plugin_crash
+from cohort_dsl.guard import plugin_crash
+from cohort_dsl.spec import EMPTY_AXIS, Spec, axis_names, check_field_order, parse_spec
 
 EMPTY_RESULT = LintRule("R005", "empty-result", "A rule leaves no rows.",
                         "A subset that keeps nothing, a tie whose axes share no level, or a pair/tuple whose combinations "
@@ -125,7 +126,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         except SpecError as exc:
             raise SpecError(spec.diagnostics + design.diagnostics + exc.diagnostics) from None
         except Exception as exc:  # a plugin bug must not crash the run
-            crash = plugin_crash(rule.plugin, f"applying {rule.label}", exc, rule.location)
+            crash = plugin_crash(rule.plugin, f"apply() of {rule.label}", exc, rule.location)
             raise SpecError(spec.diagnostics + design.diagnostics + [crash]) from None
         count = design.count
         funnel.append(FunnelStep(rule.label, count, rule.location, _dropped_by(rule, design, before, tracked)))

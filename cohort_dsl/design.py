@@ -160,6 +160,11 @@ class FunnelStep:
 
 @dataclass
 class Design:
+    """What a rule's ``apply(design)`` changes: the factors (small
+    relations over one or more axes, whose product is the rows), the names
+    rules defined (``targets``) and where each level was written
+    (``origins``). Rules filter and join factors; rows are never enumerated."""
+
     axis_order: list[str]
     factors: list[Factor]
     limits: Limits = DEFAULT_LIMITS
@@ -184,9 +189,11 @@ class Design:
     # -- reading ------------------------------------------------------------
     @property
     def count(self) -> int:
+        """The number of rows: the product of the factors' sizes."""
         return prod(len(f.rows) for f in self.factors)
 
     def factor_of(self, axis: str) -> Factor:
+        """The factor holding ``axis``."""
         for factor in self.factors:
             if axis in factor.axes:
                 return factor
@@ -205,6 +212,7 @@ class Design:
         return {tuple(row[i] for i in idx) for row in factor.rows}
 
     def resolve(self, name: str, location: Location | None = None) -> Target:
+        """What ``name`` (an axis or an earlier named rule) stands for."""
         target = self.targets.get(name)
         if target is None:  # references are checked before rules run
             from cohort_dsl.spec import UNKNOWN_NAME
@@ -221,6 +229,7 @@ class Design:
         return target
 
     def note_origin(self, axis: str, value: str, location: Location) -> None:
+        """Remember where a level was first written (diagnostics point there)."""
         self.origins.setdefault(axis, {}).setdefault(value, location)
 
     def report(self, diagnostic: Diagnostic) -> None:

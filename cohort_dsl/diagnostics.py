@@ -57,6 +57,7 @@ class Diagnostic:
     plugin: str | None = None
 
     def sort_key(self) -> tuple:
+        """Report order: path, line, column, code, message."""
         loc = self.location
         return (loc.path or "", loc.line or 0, loc.col or 0, self.code, self.message)
 

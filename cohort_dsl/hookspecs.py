@@ -61,8 +61,9 @@ def cohort_dsl_lint_rules():
         without ``check`` documents a code that a stage emits.
 
     Combined: every plugin's list; a code declared twice is an error. An
-    exception raised by a check becomes a ``P001`` diagnostic naming the
-    plugin; the other checks still run.
+    exception raised by a check becomes a ``P001`` diagnostic, an item that
+    is not a Diagnostic a ``P002``, both naming the plugin and the check;
+    the other checks and bundles still run.
     """
 
 
@@ -77,7 +78,9 @@ def cohort_dsl_catalog_sources():
         ``load`` returns ``{None: Catalog}`` for a file that lists one catalog
         (the caller assigns the configured axis) or ``{axis: Catalog}`` for a
         file keyed by axis, and raises a located
-        :class:`cohort_dsl.diagnostics.SpecError` for an unreadable file.
+        :class:`cohort_dsl.diagnostics.SpecError` for an unreadable file
+        (another exception is ``P001``, another answer ``P002``, naming the
+        plugin).
 
     Combined: every plugin's list; a name declared twice is an error. A
     catalog file is read by the source whose suffixes match it.
@@ -89,12 +92,15 @@ def cohort_dsl_membership_layouts():
     """Declare membership layouts: how rows become stage records and ids.
 
     :returns: a list of :class:`cohort_dsl.registry.Layout`
-        ``(name, stages, summary)`` (also importable from
-        :mod:`cohort_dsl.membership`), where ``stages`` is a chain of
-        :class:`cohort_dsl.registry.Stage`. A layout is pure data: no
-        callables; :mod:`cohort_dsl.membership` computes the ids. The
-        built-in ``two-phase`` layout (draft -> essay -> evaluation) is the
-        default; a spec selects another with ``output.layout``.
+        ``(name, stages, summary, renamed)``, where ``stages`` is a chain
+        of :class:`cohort_dsl.registry.Stage`, each declaring its id
+        components (``combo``, ``template``, ``llm``, ``replicate``,
+        ``columns``, ``other_axes``), attributes (``llm_in_id=False``) and
+        id ``prefix``; each stage's parent is the one before it. A layout
+        is pure data: :mod:`cohort_dsl.membership` computes the ids and
+        runs the checks for any layout. The built-in ``two-phase`` layout
+        (draft -> essay -> evaluation) is the default; ``single-stage``
+        hashes every axis; a spec selects one with ``output.layout``.
 
     Combined: every plugin's list; a name declared twice is an error.
     """
@@ -106,9 +112,11 @@ def cohort_dsl_report_formats():
 
     :returns: a list of :class:`cohort_dsl.registry.ReportFormat`
         ``(name, render, summary)``. ``render(report, stream)`` is called
-        with a :class:`cohort_dsl.report.Report` and a writable text stream
-        (e.g. standard output, or the ``--output`` file); its return value is
-        ignored.
+        with a :class:`cohort_dsl.report.Report` (the diagnostics, every
+        bundle linted, the timings and the settings of the run) and a
+        writable text stream (standard output, or the ``--output`` file,
+        written atomically); its return value is ignored. A render that
+        raises stops the run with exit code 2, naming the plugin.
 
     Combined: every plugin's list; a name declared twice is an error.
     """
@@ -142,4 +150,22 @@ def cohort_dsl_add_options(parser, command):
 
     Combined: every plugin's implementation is called (pluggy's ordinary
     call); the parsed values reach lint checks as ``context.options``.
+    """
+
+
+@hookspec
+def cohort_dsl_plugin_settings():
+    """Declare the plugin's settings table, ``[tool.cohort-dsl.plugins.NAME]``.
+
+    :returns: a JSON Schema (Draft 2020-12) mapping for the table, where
+        ``NAME`` is the plugin's registered name (its entry point name). The
+        table is validated against it when a project is made (a violation,
+        or a table for a plugin that declares none, is a usage error, exit
+        2); the validated values reach rule kinds' ``parse`` as
+        ``section.settings_for(NAME)``, checks as
+        ``context.settings.for_plugin(NAME)`` and formats as
+        ``report.settings.for_plugin(NAME)``, and are part of the lint
+        cache key.
+
+    Combined: one schema per plugin; a plugin's absent table reads as ``{}``.
     """

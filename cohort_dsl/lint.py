@@ -63,6 +63,7 @@ class LintContext:
 
     @property
     def cohort_id(self) -> str:
+        """The cohort's id (the bundle's folder name outside a data root)."""
         located = DataRoot.of_bundle(self.bundle.directory)
         if located:
             return located[1]
@@ -166,7 +167,7 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     found: list[Diagnostic] = []
     bundle = compiled = None
     try:
-        bundle = load_bundle(config_path, run.settings.limits)
+        bundle = load_bundle(config_path, run.settings.limits, run.settings.plugins)
         compiled = compile_bundle(bundle, run.engine)
         found.extend(compiled.diagnostics)
     except SpecError as exc:
@@ -217,7 +218,7 @@ def _internal_error(exc: Exception, config_path: Path) -> Diagnostic:
 
 
 def _run_checks(context: LintContext, run: LintRun, declared_only: bool = False) -> list[Diagnostic]:
-    from cohort_dsl.spec import plugin_crash
+    from cohort_dsl import guard
 
     out: list[Diagnostic] = []
     # Checks run whatever the selection (one check may report several codes);
@@ -225,13 +226,11 @@ def _run_checks(context: LintContext, run: LintRun, declared_only: bool = False)
     for rule in run.engine.registry.lint_rules.values():
         if rule.check is None or (declared_only and not rule.on_declared):
             continue
-        try:
-            out.extend(rule.check(context) or ())
+        try:  # a broken check must not stop the others
+            out.extend(guard.results(rule.plugin, f"check() of lint rule {rule.code} ({rule.name})", rule.check,
+                                     context, expected=Diagnostic, location=context.bundle.document.loc()))
         except SpecError as exc:
             out.extend(exc.diagnostics)
-        except Exception as exc:  # a broken check must not stop the others
-            out.append(plugin_crash(rule.plugin, f"running lint rule {rule.code} ({rule.name})", exc,
-                                    context.bundle.document.loc()))
     return out
 
 

@@ -167,7 +167,8 @@ def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dic
             stage["count"] += 1
             if progress is not None and not number % 4096:
                 progress.advance(4096)
-            stage["templates"].add(record.template_id)
+            if record.template_id:  # a stage without a template (single-stage) lists none
+                stage["templates"].add(record.template_id)
             if record.llm_model_id:
                 stage["llms"].add(record.llm_model_id)
             stage["replicates"][record.replicate] = stage["replicates"].get(record.replicate, 0) + 1

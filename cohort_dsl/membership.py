@@ -115,6 +115,7 @@ class Record(tuple):
 
     @property
     def extras(self) -> tuple:
+        """The values of the id axes beyond the fixed columns (``Membership.wide_columns`` after ``replicate``)."""
         return self[8:]
 
     def __repr__(self) -> str:
@@ -149,10 +150,12 @@ class BoundStage:
 
     stage: Stage
     combo: str | None
-    template: str
+    template: str | None
     llm: str | None
     replicate: str | None
-    #: axes the spec adds to this stage's id (output.layout)
+    #: id columns after the replicate, each also a wide column: the
+    #: stage's declared ``columns``, the other axes (``other_axes``), then
+    #: the axes the spec adds (output.layout)
     extras: tuple[str, ...] = ()
 
     @property
@@ -164,7 +167,8 @@ class BoundStage:
         """The stage's own id components in signature order: column names,
         None for the default replicate."""
         slots: list[str | None] = [self.combo] if first and self.combo else []
-        slots.append(self.template)
+        if self.template:
+            slots.append(self.template)
         if self.llm and self.stage.llm_in_id:
             slots.append(self.llm)
         slots.append(self.replicate)  # None: the default replicate
@@ -206,11 +210,12 @@ class Membership:
             llm = pick(stage.llm) if stage.llm else None
             if i == 0 and stage.combo and combo is None:
                 missing.append(stage.combo[0])
-            if template is None:
+            if stage.template and template is None:
                 missing.append(stage.template[0])
             if stage.llm and llm is None:
                 missing.append(stage.llm[0])
-            bound.append(BoundStage(stage, combo, template, llm, pick(stage.replicate)))
+            missing += [column for column in stage.columns if column not in columns]
+            bound.append(BoundStage(stage, combo, template, llm, pick(stage.replicate), tuple(stage.columns)))
         if missing:
             layout_loc = document.loc(("output", "layout")) if self.compiled.spec.layout else document.key_loc(("axes",))
             renamed = [f"{old} (rename it {new})" for old, new in self.layout.renamed.items()
@@ -228,6 +233,11 @@ class Membership:
                 raise error(LAYOUT_OPTIONS.code, f"the {self.layout.name} layout has no stage {stage_name!r}",
                             document.key_loc(("output", "layout", stage_name)),
                             did_you_mean(stage_name, by_name) or f"its stages: {', '.join(by_name)}")
+        claimed = {c for depth, b in enumerate(bound) for c in [*b.own_slots(depth == 0), *b.attributes] if c}
+        claimed |= {axis for axes in extras.values() for axis in axes}
+        for b in bound:
+            if b.stage.other_axes:
+                b.extras += tuple(c for c in self.compiled.columns if c not in claimed)
         reads: set[str] = set()  # what this stage's id reads already, its ancestors' included
         for depth, b in enumerate(bound):
             reads |= {c for c in b.own_slots(depth == 0) if c} | set(b.attributes)
@@ -240,7 +250,7 @@ class Membership:
                     raise error(LAYOUT_OPTIONS.code, f"the {b.stage.name} id already reads {axis}", at,
                                 "list only axes the stage (and the stages before it) do not read")
                 reads.add(axis)
-            b.extras = tuple(extras.get(b.stage.name, ()))
+            b.extras += tuple(extras.get(b.stage.name, ()))
         return bound
 
     def origin(self, axis: str, value: str) -> Location:
@@ -375,10 +385,10 @@ class Membership:
             get_extras = _getter([at[c] for c in present])
             blanks = ("",) * (len(extra_columns) - len(present))
             show_extra = [display.get(c) or _IDENTITY for c in present]
-            i_combo, i_template = at.get(combo_column), at[b.template]
+            i_combo, i_template = at.get(combo_column), at.get(b.template)
             i_llm, i_rep = at.get(b.llm), at.get(b.replicate)
             show_combo = display.get(combo_column) or _IDENTITY
-            show_template = display[b.template] or _IDENTITY
+            show_template = (display[b.template] if b.template else None) or _IDENTITY
             show_llm = (display.get(b.llm) or _IDENTITY) if b.llm and b.stage.llm_in_id else None
             dedupe = set() if depth in self.attribute_collisions else None
             name, cohort, prefix = b.stage.name, self.cohort_id, b.stage.prefix
@@ -404,7 +414,7 @@ class Membership:
                 yield tuple.__new__(Record, (
                     name, gid, cohort, parent,
                     show_combo[row[i_combo]] if i_combo is not None else "",
-                    show_template[row[i_template]],
+                    show_template[row[i_template]] if i_template is not None else "",
                     show_llm[llm] if show_llm is not None else llm.strip(),
                     int(row[i_rep]) if i_rep is not None else 1,
                 ) + extras)
@@ -489,18 +499,25 @@ class _Encoded(dict):
         return text
 
 
-def write_records(records, out, fmt: str = "csv", wide: bool = False) -> int:
+def write_records(records, out, fmt: str = "csv", wide: bool = False, columns=WIDE_COLUMNS) -> int:
     """Write records as CSV (with a header) or JSONL; slim unless ``wide``.
-    Every distinct value is encoded once; ids never need quoting."""
+    ``columns``: the wide columns (:attr:`Membership.wide_columns`: the
+    axes a stage's id reads beyond the fixed columns follow them). Every
+    distinct value is encoded once; ids never need quoting."""
     import json
 
     from cohort_dsl.rows import csv_field
 
-    columns = WIDE_COLUMNS if wide else SLIM_COLUMNS
+    columns = tuple(columns) if wide else SLIM_COLUMNS
+    extra = len(columns) - len(WIDE_COLUMNS) if wide else 0
     if fmt == "csv":
         out.write(",".join(columns) + "\n")
         e = _Encoded(csv_field)
-        if wide:
+        if extra:
+            def line(r):
+                return f"{e[r[0]]},{r[1]},{e[r[2]]},{r[3]},{e[r[4]]},{e[r[5]]},{e[r[6]]},{r[7]}," \
+                       + ",".join(e[v] for v in r[8:]) + "\n"
+        elif wide:
             def line(r):
                 return f"{e[r[0]]},{r[1]},{e[r[2]]},{r[3]},{e[r[4]]},{e[r[5]]},{e[r[6]]},{r[7]}\n"
         else:
@@ -509,7 +526,12 @@ def write_records(records, out, fmt: str = "csv", wide: bool = False) -> int:
     else:
         e = _Encoded(lambda v: json.dumps(v, ensure_ascii=False))
         k = [json.dumps(c) + ": " for c in columns]
-        if wide:
+        if extra:
+            def line(r):
+                return (f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\", {k[2]}{e[r[2]]}, {k[3]}\"{r[3]}\", {k[4]}{e[r[4]]}, "
+                        f"{k[5]}{e[r[5]]}, {k[6]}{e[r[6]]}, {k[7]}{r[7]}"
+                        + "".join(f", {name}{e[v]}" for name, v in zip(k[8:], r[8:])) + "}\n")
+        elif wide:
             def line(r):
                 return (f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\", {k[2]}{e[r[2]]}, {k[3]}\"{r[3]}\", {k[4]}{e[r[4]]}, "
                         f"{k[5]}{e[r[5]]}, {k[6]}{e[r[6]]}, {k[7]}{r[7]}}}\n")

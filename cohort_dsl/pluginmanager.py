@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from types import ModuleType
 from typing import Iterable
 
 from cohort_dsl import __version__
@@ -36,6 +37,7 @@ DEFAULT_PLUGINS = ESSENTIAL_PLUGINS + (
     "cohort_dsl.builtin.ci_reporters",
     "cohort_dsl.builtin.checks",
     "cohort_dsl.builtin.two_phase",
+    "cohort_dsl.builtin.single_stage",
     "cohort_dsl.builtin.catalog_sources",
 )
 BUILTIN_DIST = "cohort-dsl"
@@ -54,6 +56,28 @@ class Engine:
     def __init__(self, pm, registry: Registry):
         self.pm = pm
         self.registry = registry
+
+    def add_options(self, parser, command: str) -> None:
+        """Call every plugin's ``cohort_dsl_add_options`` for one subcommand
+        parser; one that raises (a clashing option, a bug) stops start-up
+        naming the plugin."""
+        try:
+            self.pm.hook.cohort_dsl_add_options(parser=parser, command=command)
+        except Exception as exc:
+            raise PluginError(f"plugin {self._raiser(exc, 'cohort_dsl_add_options')}: cohort_dsl_add_options for "
+                              f"{command} raised {type(exc).__name__}: {exc}") from None
+
+    def _raiser(self, exc: Exception, hook_name: str):
+        """The plugin whose implementation of ``hook_name`` is on the
+        traceback of ``exc`` (pluggy's combined call does not say)."""
+        codes = {impl.function.__code__: impl.plugin_name for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+                 if hasattr(impl.function, "__code__")}
+        tb, name = exc.__traceback__, None
+        while tb is not None:
+            name = codes.get(tb.tb_frame.f_code, name)
+            tb = tb.tb_next
+        infos = {info.name: info for info in self.registry.plugins}
+        return infos.get(name, name or "(unknown)")
 
 
 def build_engine(
@@ -107,11 +131,16 @@ def build_engine(
                     f"or {DISABLE_ENV}={info.name}"
                 ) from None
             register(obj, info)
+    installed = None
     for obj in plugins:
         if isinstance(obj, str):
             obj = importlib.import_module(obj)
         name = getattr(obj, "__name__", None) or type(obj).__name__
-        register(obj, PluginInfo(name, "(in-process)", ""))
+        if installed is None and isinstance(obj, ModuleType):
+            installed = {ep.value.strip(): info for ep, info in _entry_points() if ":" not in ep.value}
+        # a module an installed distribution names as its entry point keeps that
+        # name (its settings table, --disable-plugin) and its distribution
+        register(obj, (installed or {}).get(name) or PluginInfo(name, "in-process", ""))
 
     try:
         pm.check_pending()
@@ -152,14 +181,73 @@ def _check_plugin_schemas(registry) -> None:
     without third-party fragments never imports jsonschema for this."""
     from cohort_dsl.schema import SchemaFragmentError, check_fragments
 
+    if registry.plugin_settings:
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import SchemaError
+
+        for name, schema in registry.plugin_settings.items():
+            name = next((str(info) for info in registry.plugins if info.name == name), name)
+            try:
+                Draft202012Validator.check_schema(dict(schema))
+            except SchemaError as exc:
+                path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+                raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
+                                  f"at {path}: {exc.message}") from None
+            _check_refs(schema, schema, f"plugin {name}: the schema of its settings")
     third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
     if not third_party and not registry.spec_keys:
         return
     try:
         check_fragments(registry)
-        registry.schema  # composition: clashing $defs are reported here
+        composed = registry.schema  # composition: clashing $defs are reported here
     except SchemaFragmentError as exc:
         raise PluginError(str(exc)) from None
+    fragments = [(f"rule kind {k.section!r}", k.plugin, k.schema) for k in third_party]
+    fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
+                  for key, schema in registry.spec_keys.items()]
+    for what, plugin, fragment in fragments:
+        _check_refs(fragment, composed, f"plugin {plugin}: the schema fragment of {what}",
+                    "refer to the base definitions (#/$defs/level, #/$defs/levels, ...) or define it under the "
+                    "fragment's own $defs; `cohort-dsl schema` prints the composed schema")
+
+
+def _check_refs(fragment, root: dict, owner: str, hint: str = "") -> None:
+    """Every ``$ref`` of ``fragment`` resolves inside ``root``, or start-up
+    stops: a dangling one would fail every later validation instead."""
+    for ref in _refs(fragment):
+        if not _resolves(ref, root):
+            raise PluginError(f"{owner} has \"$ref\": {ref!r}, which points at nothing in the schema it is part of"
+                              + (f"\n  hint: {hint}" if hint else ""))
+
+
+def _refs(node):
+    """Every ``$ref`` string inside a schema fragment."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _resolves(ref: str, schema: dict) -> bool:
+    """A local JSON pointer (``#/$defs/level``) that names a node of the
+    composed schema; remote references are never fetched, so never valid."""
+    if not ref.startswith("#"):
+        return False
+    node = schema
+    for part in filter(None, ref[1:].split("/")):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return False
+    return True
 
 
 def _entry_points():

@@ -21,7 +21,7 @@ from typing import Iterable
 from cohort_dsl.dataroot import DataRoot
 from cohort_dsl.diagnostics import SpecError, UsageError
 from cohort_dsl.policy import Policy
-from cohort_dsl.settings import Settings, load_settings
+from cohort_dsl.settings import Settings, check_plugin_settings, load_settings
 
 TEXT_FORMAT = "text"
 
@@ -38,6 +38,7 @@ class Project:
         self.engine = engine
         self.policy = Policy(engine.registry, dict(self.settings.severity))
         self.selection.check(engine.registry)  # a mistyped selector is a usage error, never a green gate
+        check_plugin_settings(self.settings, engine.registry)
 
     @classmethod
     def load(cls, config: str | Path | None = None, *, start: Path | None = None, engine=None) -> "Project":
@@ -70,7 +71,7 @@ class Project:
         file inside it)."""
         from cohort_dsl.bundle import load_bundle
 
-        return load_bundle(spec, self.settings.limits)
+        return load_bundle(spec, self.settings.limits, self.settings.plugins)
 
     def compile(self, spec):
         """The compiled design of a spec (a path or a loaded bundle). Its
@@ -120,13 +121,16 @@ class Project:
         :class:`cohort_dsl.progress.Progress`."""
         from cohort_dsl.catalogs import catalog_files, settings_refs
         from cohort_dsl.lint import LintRun, finish, lint_many, targets
-        from cohort_dsl.report import Report
+        from time import perf_counter
 
         from cohort_dsl.files import recording
+        from cohort_dsl.report import Report
 
+        started = perf_counter()
         refs = settings_refs(self.settings) + list(extra_catalog_refs)
         with recording() as catalog_reads:
             catalogs, catalog_problems = self.catalogs(extra_catalog_refs)
+        catalogs_done = perf_counter()
         paths = [str(p) for p in paths]
         if paths:
             configs = targets(paths, self.data_root, catalog_files(refs), self.settings.path)
@@ -151,8 +155,10 @@ class Project:
         finally:
             if bar is not None:
                 bar.close()
+        done = perf_counter()
+        timings = {"catalogs": catalogs_done - started, "bundles": done - catalogs_done, "total": done - started}
         return Report(diagnostics, self.registry, [str(c) for c in configs], settings_path=self.settings.path,
-                      skipped=[str(s) for s in skipped])
+                      skipped=[str(s) for s in skipped], timings=timings, settings=self.settings)
 
     # -- emit -------------------------------------------------------------------
     def materialize(self, cohort_id: str, *, force: bool = False, seed_metadata: bool = False,
@@ -280,7 +286,16 @@ def render(registry, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: 
     report = diagnostics if isinstance(diagnostics, Report) else Report(list(diagnostics), registry, list(bundles))
     report.show_summary = summary and report.show_summary
     format_ = format_for(registry, fmt)
-    format_.render(report, out if out is not None else sys.stdout)
+    try:
+        format_.render(report, out if out is not None else sys.stdout)
+    except OSError:
+        raise  # the stream's own failure (a closed pipe, a full disk): the CLI reports it
+    except Exception as exc:  # a plugin bug: name the plugin, never "internal error"
+        from cohort_dsl.pluginmanager import PluginError
+
+        raise PluginError(f"plugin {format_.plugin}: render() of report format {format_.name!r} raised "
+                          f"{type(exc).__name__}: {exc}\n  hint: this is a bug in the plugin; report it to its "
+                          "authors, or use another --format") from None
 
 
 def format_for(registry, name: str):

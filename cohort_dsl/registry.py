@@ -76,6 +76,7 @@ class Rule:
 
     @property
     def label(self) -> str:
+        """``kind name``, as messages name the rule."""
         return f"{self.kind} {self.name}"
 
 
@@ -137,12 +138,32 @@ class ReportFormat:
 
 @dataclass
 class Stage:
-    """One generation stage. Column fields list candidates: the first one
-    the spec has is used."""
+    """One generation stage of a :class:`Layout`: what its id hashes and
+    what its record carries.
+
+    Column fields list candidate names: the first one the spec has is
+    used. A stage's id hashes, in this order: its parent's id (the previous
+    stage's; the first stage has none), ``combo`` (first stage only),
+    ``template``, ``llm`` (unless ``llm_in_id`` is False: then the llm is an
+    attribute carried on the record, and records that differ only in it are
+    refused as M002), ``replicate`` (absent: 1), each of ``columns``, then,
+    when ``other_axes`` is True, every axis of the spec that no stage reads
+    (in the spec's column order), and last the axes a spec adds itself with
+    ``output.layout: {name: LAYOUT, STAGE: {id: [AXIS, ...]}}``.
+    ``template``, ``combo``, ``llm`` and ``columns`` are required when
+    declared (M001 names a missing one); ``()`` declares none.
+
+    The record's wide columns: ``combo_id``, ``template_id``,
+    ``llm_model_id`` and ``replicate`` from those fields (blank when the
+    stage has none), then one column per id axis read through ``columns``,
+    ``other_axes`` or the spec. The core does the rest for any layout:
+    streaming, collision, separator and unread-axis checks, catalog checks
+    and the manifest."""
 
     name: str
+    #: prepended to the base-36 digest: ``d_`` gives ``d_1x2y...``
     prefix: str
-    template: tuple[str, ...]
+    template: tuple[str, ...] = ()
     llm: tuple[str, ...] = ()
     #: False when the llm is an attribute of the record, not part of its id
     llm_in_id: bool = True
@@ -151,12 +172,17 @@ class Stage:
     combo: tuple[str, ...] = ()
     #: catalog axis whose ``generator`` column gives a record's mode
     mode_axis: str | None = None
+    #: further columns the id hashes (each one required), after the replicate
+    columns: tuple[str, ...] = ()
+    #: the id also hashes every axis no other stage reads ("id from all axes")
+    other_axes: bool = False
 
 
 @dataclass
 class Layout:
-    """A membership layout: a chain of stages; records are emitted stage by
-    stage (see :mod:`cohort_dsl.membership` for the id algorithm)."""
+    """A membership layout: a chain of stages, each the parent of the
+    next; records are emitted stage by stage (see :mod:`cohort_dsl.membership`
+    for the id algorithm). Pure data: the core computes every id."""
 
     name: str
     stages: tuple[Stage, ...]
@@ -186,7 +212,8 @@ class Registry:
     layouts: dict[str, Any] = field(default_factory=dict)
     spec_keys: dict[str, Mapping] = field(default_factory=dict)
     spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    hooks_by_plugin: dict[str, list[str]] = field(default_factory=dict)
+    #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
+    plugin_settings: dict[str, Mapping] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
@@ -199,7 +226,6 @@ class Registry:
 
         def call(impl, hook_name: str):
             info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
-            registry.hooks_by_plugin.setdefault(info.name, []).append(hook_name)
             try:
                 return info, impl.function()
             except Exception as exc:
@@ -244,7 +270,18 @@ class Registry:
                 raise RegistryError(f"plugin {info}: cohort_dsl_spec_keys must return a mapping "
                                     f"{{key: json_schema}}, got {type(keys).__name__}")
             for key, schema in keys.items():
+                if not (_is_name(key) and isinstance(schema, Mapping)):
+                    raise RegistryError(f"plugin {info}: cohort_dsl_spec_keys must map key names to JSON Schema "
+                                        f"objects (dicts), got {key!r}: {type(schema).__name__}")
                 _claim(registry.spec_keys, key, _Keyed(schema, info), "top-level spec key")
+        for impl in pm.hook.cohort_dsl_plugin_settings.get_hookimpls():
+            info, schema = call(impl, "cohort_dsl_plugin_settings")
+            if schema is None:
+                continue
+            if not isinstance(schema, Mapping):
+                raise RegistryError(f"plugin {info}: cohort_dsl_plugin_settings must return a JSON Schema object "
+                                    f"(a dict), got {type(schema).__name__}")
+            registry.plugin_settings[info.name] = schema
         registry.spec_key_plugins = {k: v.plugin for k, v in registry.spec_keys.items()}
         registry.spec_keys = {k: v.value for k, v in registry.spec_keys.items()}
         return registry
@@ -274,6 +311,60 @@ def _with_plugin(item, info: PluginInfo):
 def _expect(item, cls, info: PluginInfo, hook: str) -> None:
     if not isinstance(item, cls):
         raise RegistryError(f"plugin {info}: {hook} must return {cls.__name__} objects, got {type(item).__name__}")
+    _check_fields(item, cls.__name__, info, hook)
+
+
+def shown(value) -> str:
+    """``repr(value)``, shortened for a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_name(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_names(value) -> bool:
+    return isinstance(value, (tuple, list)) and all(_is_name(v) for v in value)
+
+
+def _is_suffixes(value) -> bool:
+    return isinstance(value, (tuple, list)) and bool(value) and all(
+        isinstance(v, str) and v.startswith(".") and v == v.lower() for v in value)
+
+
+def _is_renames(value) -> bool:
+    return isinstance(value, Mapping) and all(_is_name(k) and _is_name(v) for k, v in value.items())
+
+
+_NAME = (_is_name, "a non-empty string")
+_TEXT = (lambda v: isinstance(v, str), "a string")
+_FLAG = (lambda v: isinstance(v, bool), "True or False")
+_NAMES = (_is_names, "a tuple of column names")
+#: what each field of a declaration must hold: checked at start-up, so a
+#: wrong type is reported naming the plugin, never met deep in a run
+FIELD_SHAPES: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "RuleKind": {"section": _NAME, "schema": (lambda v: isinstance(v, Mapping), "a JSON Schema object (a dict)"),
+                 "parse": (callable, "a callable parse(section)"), "summary": _TEXT},
+    "LintRule": {"name": _NAME, "summary": _TEXT, "doc": _TEXT, "on_declared": _FLAG,
+                 "check": (lambda v: v is None or callable(v), "None or a callable check(context)")},
+    "ReportFormat": {"name": _NAME, "render": (callable, "a callable render(report, stream)"), "summary": _TEXT},
+    "CatalogSource": {"name": _NAME, "load": (callable, "a callable load(path, column)"), "summary": _TEXT,
+                      "suffixes": (_is_suffixes, "a non-empty tuple of lower-case suffixes like '.csv'")},
+    "Layout": {"name": _NAME, "summary": _TEXT, "renamed": (_is_renames, "a mapping {old column: new column}")},
+    "Stage": {"name": _NAME, "prefix": (lambda v: isinstance(v, str), "a string"), "template": _NAMES,
+              "llm": _NAMES, "llm_in_id": _FLAG, "replicate": _NAMES, "combo": _NAMES, "columns": _NAMES,
+              "other_axes": _FLAG, "mode_axis": (lambda v: v is None or _is_name(v), "None or an axis name")},
+}
+
+
+def _check_fields(item, kind: str, info: PluginInfo, hook: str) -> None:
+    for name, (test, wanted) in FIELD_SHAPES.get(kind, {}).items():
+        value = getattr(item, name)
+        if not test(value):
+            label = getattr(item, "section", None) or getattr(item, "code", None) or getattr(item, "name", None)
+            raise RegistryError(f"plugin {info}: {hook}: {kind} {label!r} has {name}={shown(value)} "
+                                f"({type(value).__name__}); it must be {wanted}")
 
 
 def _check_stages(layout: Layout, info: PluginInfo) -> None:
@@ -287,6 +378,13 @@ def _check_stages(layout: Layout, info: PluginInfo) -> None:
         if not isinstance(stage, Stage):
             raise RegistryError(f"plugin {info}: stage {number} of membership layout {layout.name!r} must be a Stage, "
                                 f"got {type(stage).__name__}")
+        _check_fields(stage, "Stage", info, "cohort_dsl_membership_layouts")
+    names = [stage.name for stage in stages]
+    if len(set(names)) != len(names):
+        raise RegistryError(f"plugin {info}: membership layout {layout.name!r} names a stage twice: {', '.join(names)}")
+    if sum(stage.other_axes for stage in stages) > 1:
+        raise RegistryError(f"plugin {info}: membership layout {layout.name!r}: only one stage can read the other axes "
+                            "(other_axes=True)")
 
 
 def _claim(table: dict, key: str, item, what: str) -> None:

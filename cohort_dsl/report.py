@@ -9,6 +9,18 @@ from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic
 
 @dataclass
 class Report:
+    """What a report format's ``render(report, stream)`` is given: the
+    diagnostics of one run and what the run covered.
+
+    Attributes a format may read (all documented in docs/plugins.md):
+    ``diagnostics`` (sorted by location), ``bundles`` (every config.yaml
+    linted, clean ones included, as absolute paths), ``skipped`` (bundles
+    left out), ``timings`` (phase -> seconds), ``settings`` (the
+    :class:`cohort_dsl.settings.Settings` of the run, or None),
+    ``registry`` (the plugin registry: ``rule_name(code)`` reads it),
+    ``show_summary`` and ``color``; and ``errors``, ``warnings``,
+    :meth:`statistics` and :meth:`summary`."""
+
     diagnostics: list[Diagnostic]
     registry: object = None
     #: the spec bundles (config.yaml paths) that were checked
@@ -24,19 +36,29 @@ class Report:
     settings_path: object = None
     #: bundles left out because git does not track them (pre-commit scope)
     skipped: list[str] = field(default_factory=list)
+    #: wall-clock seconds per phase of the run: ``catalogs`` (reading
+    #: them), ``bundles`` (linting every bundle), ``total``; empty when the
+    #: report is a command's error output
+    timings: dict[str, float] = field(default_factory=dict)
+    #: the settings the run used (select/ignore, severity, catalogs,
+    #: per-plugin ``plugin_settings``); None for a command's error output
+    settings: object = None
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)
 
     @property
     def errors(self) -> int:
+        """How many diagnostics are errors."""
         return sum(1 for d in self.diagnostics if d.severity == ERROR)
 
     @property
     def warnings(self) -> int:
+        """How many diagnostics are warnings."""
         return sum(1 for d in self.diagnostics if d.severity == WARNING)
 
     def rule_name(self, code: str) -> str:
+        """The registered name of ``code`` (the code itself when unknown)."""
         rule = self.registry.lint_rules.get(code) if self.registry else None
         return rule.name if rule else code
 
@@ -48,6 +70,7 @@ class Report:
         return sorted(((n, code, self.rule_name(code)) for code, n in counts.items()), key=lambda t: (-t[0], t[1]))
 
     def summary(self) -> str:
+        """``All checks passed in N bundles.`` or ``Found N errors and M warnings in K bundles.``"""
         def n(count, word):
             return f"{count} {word}{'' if count == 1 else 's'}"
 

@@ -11,15 +11,35 @@ AREAS = {
 }
 
 
+def _is_builtin(rule) -> bool:
+    return rule.plugin is None or rule.plugin.builtin
+
+
+def area(rule) -> str:
+    """A built-in code's area (by its letter); a third-party code is
+    grouped under its plugin, whatever its letter (``LAB001`` is not "Lint")."""
+    if _is_builtin(rule):
+        return AREAS.get(rule.code[0], "Plugins")
+    return f"Plugin {rule.plugin}"
+
+
 def selected(registry, prefixes):
+    """The rules whose code starts with one of ``prefixes`` (or whose name
+    is one), built-in areas in pipeline order, then each plugin's codes."""
     order = list(AREAS)  # pipeline order: load, schema, includes, rules, catalogs, …
-    rules = sorted(registry.lint_rules.values(),
-                   key=lambda r: (order.index(r.code[0]) if r.code[0] in order else len(order), r.code))
+
+    def key(rule):
+        if _is_builtin(rule):
+            return (0, order.index(rule.code[0]) if rule.code[0] in order else len(order), "", rule.code)
+        return (1, 0, str(rule.plugin), rule.code)
+
+    rules = sorted(registry.lint_rules.values(), key=key)
     return [r for r in rules if not prefixes or any(r.code.startswith(p) or r.name == p for p in prefixes)]
 
 
-def markdown(registry, builtin_only: bool = False) -> str:
-    """docs/rules.md: one section per area, one entry per code."""
+def markdown(registry, prefixes=()) -> str:
+    """docs/rules.md: one section per area, one entry per code (only the
+    codes ``prefixes`` select, when given)."""
     lines = [
         "# Diagnostic codes",
         "",
@@ -31,12 +51,10 @@ def markdown(registry, builtin_only: bool = False) -> str:
         "`# noqa: CODE`. Errors fail `cohort-dsl lint` (exit 1); warnings do not.",
         "",
     ]
-    rules = [r for r in selected(registry, []) if not builtin_only or (r.plugin and r.plugin.builtin)]
-    area = None
-    for rule in rules:
-        heading = AREAS.get(rule.code[0], "Plugins")
-        if heading != area:
-            area = heading
+    heading = None
+    for rule in selected(registry, prefixes):
+        if area(rule) != heading:
+            heading = area(rule)
             lines += [f"## {heading}", ""]
         lines += [f"### {rule.code} `{rule.name}` ({rule.severity})", "", f"**{rule.summary}**", ""]
         if rule.doc:

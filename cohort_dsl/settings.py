@@ -15,6 +15,8 @@ table is skipped). Keys::
     draft_template = "1_raw/draft_templates.csv:template_id"
     [tool.cohort-dsl.limits]      # see cohort_dsl.limits.Limits
     max-include-bytes = 67108864
+    [tool.cohort-dsl.plugins.example]   # a plugin's own settings (its schema)
+    allow-self-grading = ["sonnet-4"]
 
 Command-line flags override the file. Errors here are usage errors (exit 2).
 """
@@ -32,7 +34,8 @@ from cohort_dsl.limits import DEFAULT_LIMITS, Limits
 CONFIG_FILE = "cohort-dsl.toml"
 PYPROJECT = "pyproject.toml"
 TABLE = "cohort-dsl"
-KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "catalog-roots", "limits", "jobs", "cache")
+KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "catalog-roots", "limits", "jobs", "cache",
+        "plugins")
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,13 @@ class Settings:
     limits: Limits = DEFAULT_LIMITS
     jobs: int | None = None
     cache: bool = True
+    #: plugin name -> its [tool.cohort-dsl.plugins.NAME] table, checked
+    #: against the plugin's schema by :func:`check_plugin_settings`
+    plugins: Mapping[str, Mapping] = field(default_factory=dict)
+
+    def for_plugin(self, name: str) -> Mapping:
+        """The settings table of the plugin registered as ``name`` ({} when none)."""
+        return self.plugins.get(name, {})
 
     @property
     def root(self) -> Path:
@@ -277,7 +287,37 @@ def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
         values["jobs"] = _positive(norm["jobs"], "jobs", at("jobs"))
     if "cache" in norm:
         values["cache"] = _expect(norm["cache"], bool, "cache", at("cache"))
+    if "plugins" in norm:
+        plugins = norm["plugins"]
+        if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
+            raise UsageError(f"{at('plugins')}: plugins must hold one table per plugin: [tool.{TABLE}.plugins.NAME]")
+        values["plugins"] = {name: dict(table) for name, table in plugins.items()}
     return Settings(**values)
+
+
+def check_plugin_settings(settings: Settings, registry) -> None:
+    """Each ``[tool.cohort-dsl.plugins.NAME]`` table names an installed
+    plugin that declares settings (``cohort_dsl_plugin_settings``) and is
+    valid against its schema; anything else is a usage error naming the
+    table and the key."""
+    if not settings.plugins:
+        return
+    where = f"{settings.path}: " if settings.path else ""
+    for name, table in settings.plugins.items():
+        heading = f"[tool.{TABLE}.plugins.{name}]"
+        schema = registry.plugin_settings.get(name)
+        if schema is None:
+            known = sorted(registry.plugin_settings)
+            hint = did_you_mean(name, known) or (f"plugins with settings: {', '.join(known)}" if known
+                                                 else "no installed plugin declares settings")
+            raise UsageError(f"{where}{heading}: no installed plugin named {name!r} has settings ({hint})")
+        from jsonschema import Draft202012Validator
+
+        problems = sorted(Draft202012Validator(schema).iter_errors(table), key=lambda e: [str(p) for p in e.path])
+        problem = problems[0] if problems else None
+        if problem is not None:
+            key = ".".join(str(p) for p in problem.absolute_path) or "(the table)"
+            raise UsageError(f"{where}{heading} {key}: {problem.message}")
 
 
 def _expect(value, kind, key, where):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cohort_dsl import guard
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
@@ -33,10 +34,6 @@ UNKNOWN_FIELD = LintRule("R013", "unknown-field", "output.field_order names a fi
                          "field_order may only list axes (rule names never appear in rows).")
 SPEC_LIMIT = LintRule("R015", "spec-limit", "Too many rules or levels.",
                       "The number of rules and the levels of one axis are bounded (limits.max-rules, limits.max-levels).")
-# Emitted by plugin_crash() below, for parse, apply and check crashes alike.
-PLUGIN_CRASH = LintRule("P001", "plugin-error", "A plugin raised an exception.",
-                        "The exception is reported as a diagnostic naming the plugin instead of crashing the run; the "
-                        "other checks still run. Report it to the plugin's authors.")
 
 
 @dataclass
@@ -49,6 +46,7 @@ class Entry:
 
     @property
     def path(self) -> tuple:
+        """The entry's key path in config.yaml: ``("rules", section, name)``."""
         return self.section.path + (self.name,)
 
     @property
@@ -61,6 +59,7 @@ class Entry:
         return self.section.bundle.document.loc(self.path + sub)
 
     def raw(self, *sub) -> str | None:
+        """The source text of the scalar at ``sub`` (None when not recorded)."""
         return self.section.bundle.document.raw(self.path + sub)
 
     def include(self, *sub) -> Include:
@@ -69,6 +68,7 @@ class Entry:
         return self.section.bundle.include(value, self.loc(*sub))
 
     def get(self, *sub):
+        """The value at ``sub`` (keys/indices below the entry)."""
         value = self.value
         for key in sub:
             value = value[key]
@@ -91,6 +91,7 @@ class Section:
 
     @property
     def path(self) -> tuple:
+        """The section's key path in config.yaml: ``("rules", name)``."""
         return ("rules", self.name)
 
     def report(self, diagnostic: Diagnostic) -> None:
@@ -99,9 +100,17 @@ class Section:
 
     @property
     def location(self) -> Location:
+        """Where the section's key was written."""
         return self.bundle.document.key_loc(self.path)
 
+    def settings_for(self, plugin: str) -> dict:
+        """The settings table of the plugin registered as ``plugin``
+        (``[tool.cohort-dsl.plugins.NAME]``, validated; {} when none): a
+        rule kind reads its settings here and binds them into its rules."""
+        return self.bundle.plugin_settings.get(plugin, {})
+
     def entries(self):
+        """The section's ``name: value`` entries as :class:`Entry` objects, in document order."""
         for name, value in self.value.items():
             yield Entry(self, name, value)
 
@@ -194,13 +203,12 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
         kind = registry.rule_kinds[section_name]
         section = Section(section_name, section_value, bundle)
         try:
-            for rule in kind.parse(section):
+            for rule in guard.results(kind.plugin, f"parse() of rule kind {section_name!r}", kind.parse, section,
+                                      expected=Rule, location=section.location):
                 rule.plugin = rule.plugin or kind.plugin
                 rules.append(rule)
         except SpecError as exc:
             errors.extend(exc.diagnostics)
-        except Exception as exc:  # a plugin bug must not crash the run
-            errors.append(plugin_crash(kind.plugin, f"parsing rules.{section_name}", exc, section.location))
         warnings.extend(section.diagnostics)
     _check_count(len(rules), bundle.limits.max_rules, "the spec's rules", document.key_loc(("rules",)))
 
@@ -229,13 +237,6 @@ def _check_count(count: int, limit: int, what: str, location: Location) -> None:
         name = "max-rules" if "rules" in what else "max-levels"
         raise error(SPEC_LIMIT.code, f"{what} has {count:,} entries, above the limit of {limit:,}", location,
                     f"raise limits.{name} in the config if this is intended")
-
-
-def plugin_crash(plugin, doing: str, exc: Exception, location: Location | None) -> Diagnostic:
-    """A plugin's exception, turned into a diagnostic that names it."""
-    return Diagnostic(PLUGIN_CRASH.code, f"plugin {plugin} crashed while {doing}: {type(exc).__name__}: {exc}",
-                        location or Location(), ERROR, "this is a bug in the plugin; report it to its authors",
-                        plugin=getattr(plugin, "name", None))
 
 
 def axis_names(axes: list[AxisDecl], rules: list[Rule]) -> list[str]:

@@ -41,7 +41,18 @@ from cohort_dsl.diagnostics import ERROR, Diagnostic, SpecError
 
 @dataclass
 class Outcome:
-    """What a run produced: rows, records and diagnostics, and assertions."""
+    """What a run produced, and assertions about it. Every ``assert_*``
+    method returns the Outcome itself, so assertions chain; read one
+    diagnostic with :meth:`diagnostic`.
+
+    Attributes: ``exit_code`` (0 clean or warnings only, 1 errors, 2 usage
+    or plugin errors), ``diagnostics`` (each a
+    :class:`cohort_dsl.diagnostics.Diagnostic`), ``codes``, ``errors``;
+    after ``compile``: ``columns`` and ``rows`` (dicts); after ``explain``:
+    ``explain`` (the dict ``cohort-dsl explain --format json`` prints);
+    after ``membership``: ``records`` (each a
+    :class:`cohort_dsl.membership.Record`); after ``run``: ``stdout`` and
+    ``stderr``."""
 
     exit_code: int
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -61,12 +72,13 @@ class Outcome:
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.severity == ERROR]
 
-    def diagnostic(self, code: str) -> Diagnostic:
-        """The first diagnostic with ``code`` (fails the test if none)."""
+    def diagnostic(self, code: str, line: int | None = None) -> Diagnostic:
+        """The first diagnostic with ``code`` (at ``line`` when given);
+        fails the test if there is none."""
         for d in self.diagnostics:
-            if d.code == code:
+            if d.code == code and (line is None or d.location.line == line):
                 return d
-        pytest.fail(f"no {code} among: {self._listing()}")
+        pytest.fail(f"no {code}{f' at line {line}' if line else ''} among: {self._listing()}")
 
     def assert_success(self) -> "Outcome":
         """Exit code 0 and no error (warnings allowed)."""
@@ -80,12 +92,12 @@ class Outcome:
             pytest.fail(f"expected codes {sorted(codes)}, got {sorted(self.codes)}: {self._listing()}")
         return self
 
-    def assert_error(self, code: str, line: int | None = None) -> Diagnostic:
-        """A ``code`` error was reported (at ``line`` when given)."""
-        for d in self.diagnostics:
-            if d.code == code and (line is None or d.location.line == line):
-                return d
-        pytest.fail(f"no {code} error{f' at line {line}' if line else ''} among: {self._listing()}")
+    def assert_error(self, code: str, line: int | None = None) -> "Outcome":
+        """An error with ``code`` was reported (at ``line`` when given)."""
+        if not any(d.code == code and d.severity == ERROR and (line is None or d.location.line == line)
+                   for d in self.diagnostics):
+            pytest.fail(f"no {code} error{f' at line {line}' if line else ''} among: {self._listing()}")
+        return self
 
     def _listing(self) -> str:
         return "; ".join(d.render() for d in self.diagnostics) or "(no diagnostics)"
@@ -201,18 +213,138 @@ def write_files(root: Path, files: dict) -> Path:
     return root
 
 
-def _toml(table: dict) -> str:
-    """Just enough TOML for a settings table (strings, numbers, lists, tables)."""
+def _toml(table: dict, prefix: str = "") -> str:
+    """Just enough TOML for a settings table (strings, numbers, booleans,
+    lists and nested tables, such as ``{"plugins": {"mine": {...}}}``)."""
     lines, tables = [], []
     for key, value in table.items():
         if isinstance(value, dict):
             tables.append((key, value))
         else:
-            lines.append(f"{key} = {json.dumps(value)}")
+            lines.append(f"{json.dumps(key)} = {json.dumps(value)}")
+    text = "\n".join(lines) + "\n"
     for name, sub in tables:
-        lines.append(f"\n[{name}]")
-        lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in sub.items())
-    return "\n".join(lines) + "\n"
+        heading = f"{prefix}{json.dumps(name)}"
+        text += f"\n[{heading}]\n" + _toml(sub, heading + ".")
+    return text
+
+
+#: the keys of one case in a YAML case file (see :func:`load_cases`)
+CASE_KEYS = {"spec", "files", "catalogs", "config", "command", "select", "pass", "fail", "rows"}
+
+
+@dataclass
+class Case:
+    """One case of a YAML case file: a spec, what to run on it, and either
+    ``pass: true`` (no diagnostics) or ``fail:`` (exactly these codes at
+    these lines). :meth:`run` runs it in a :class:`CohortProject`."""
+
+    name: str
+    spec: str
+    command: str = "lint"
+    files: dict = field(default_factory=dict)
+    catalogs: dict | None = None
+    config: dict | None = None
+    select: list | None = None
+    expected: list[tuple[str, int | None]] = field(default_factory=list)
+    rows: object = None
+
+    def run(self, cohort_project, plugins=()) -> Outcome:
+        """Run the case with the ``cohort_project`` fixture and ``plugins``;
+        fails the test unless it comes out as the case says."""
+        project = cohort_project({"spec/config.yaml": self.spec, **self.files}, plugins=plugins,
+                                 catalogs=self.catalogs, config=self.config)
+        if self.command == "lint":
+            outcome = project.lint("spec", select=self.select)
+        else:
+            outcome = project.compile("spec")
+        found = sorted((d.code, d.location.line) for d in outcome.diagnostics
+                       if self.select is None or any(d.code.startswith(p) for p in self.select))
+        unmatched = list(found)
+        # exact (code, line) entries first, then the entries that give only a code
+        missing = [pair for pair in sorted(self.expected, key=lambda p: p[1] is None)
+                   if not _take(unmatched, pair)]
+        if missing or unmatched:
+            pytest.fail(f"case {self.name}: expected {_pairs(self.expected) or 'no diagnostics'}, got "
+                        f"{_pairs(found) or 'none'}: {outcome._listing()}")
+        if self.rows is not None:
+            got = len(outcome.rows) if isinstance(self.rows, int) else outcome.rows
+            if got != self.rows:
+                pytest.fail(f"case {self.name}: expected rows {self.rows!r}, got {got!r}")
+        return outcome
+
+
+def _take(found: list, wanted: tuple) -> bool:
+    """Remove the first finding ``wanted`` matches (an entry without a line
+    matches its code at any line); False when none does."""
+    code, line = wanted
+    for i, (c, at) in enumerate(found):
+        if c == code and (line is None or at == line):
+            del found[i]
+            return True
+    return False
+
+
+def _pairs(pairs) -> str:
+    return ", ".join(f"{code}@{line}" if line is not None else code for code, line in pairs)
+
+
+def load_cases(path) -> list:
+    """The cases of a YAML case file, as ``pytest.param`` objects (one id
+    per case) for ``@pytest.mark.parametrize("case", load_cases(PATH))``.
+
+    The file maps case names to cases (as sqlfluff's rule test cases)::
+
+        drops_matching_rows:
+          spec: |
+            axes: {a: [x, y]}
+            rules: {excludes: {e: [{a: x}]}}
+          command: compile        # compile or lint (default)
+          pass: true              # no diagnostics at all
+          rows: [{a: y}]          # optional: the rows (or their number)
+        unmatched_exclusion:
+          spec: ...
+          select: [EX]            # only these codes count (lint)
+          fail:                   # exactly these codes, at these lines
+            - {code: EX001, line: 3}
+
+    Optional ``files`` (more files of the data repo), ``catalogs`` and
+    ``config`` are passed to ``cohort_project``. A malformed file fails at
+    collection with a message naming the file and the case."""
+    import yaml
+
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path}: a case file maps case names to cases")
+    params = []
+    for name, raw in data.items():
+        where = f"{path}: case {name!r}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("spec"), str):
+            raise ValueError(f"{where}: a case is a mapping with a `spec:` text")
+        unknown = sorted(set(raw) - CASE_KEYS)
+        if unknown:
+            raise ValueError(f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(CASE_KEYS))})")
+        if ("pass" in raw) == ("fail" in raw) or raw.get("pass", True) is not True:
+            raise ValueError(f"{where}: give exactly one of `pass: true` and `fail: [{{code: CODE, line: N}}, ...]`")
+        if raw.get("command", "lint") not in ("lint", "compile"):
+            raise ValueError(f"{where}: command is lint or compile")
+        if "rows" in raw and raw.get("command") != "compile":
+            raise ValueError(f"{where}: `rows` needs `command: compile`")
+        expected = []
+        for item in raw.get("fail") or ():
+            if isinstance(item, str):
+                item = {"code": item}
+            if not (isinstance(item, dict) and isinstance(item.get("code"), str) and set(item) <= {"code", "line"}
+                    and isinstance(item.get("line", 0), int)):
+                raise ValueError(f"{where}: each `fail` entry is a code or {{code: CODE, line: N}}, got {item!r}")
+            expected.append((item["code"], item.get("line")))
+        if "fail" in raw and not expected:
+            raise ValueError(f"{where}: `fail` lists no code; use `pass: true`")
+        case = Case(str(name), raw["spec"], raw.get("command", "lint"), dict(raw.get("files") or {}),
+                    raw.get("catalogs"), raw.get("config"), raw.get("select"), expected, raw.get("rows"))
+        params.append(pytest.param(case, id=str(name)))
+    return params
 
 
 @pytest.fixture

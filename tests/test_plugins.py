@@ -127,7 +127,7 @@ def test_hook_cohort_dsl_catalog_sources(cohort_project):
     files = {"spec/config.yaml": "axes:\n  model: [sonnet-4, gpt-5x]\n", "models.tsv": "sonnet-4\tAnthropic\ngpt-5\tOpenAI\n"}
     project = cohort_project(files, plugins=[TsvCatalogs()], catalogs={"model": "models.tsv"})
     result = project.lint("spec")
-    d = result.assert_error("C001", line=2)
+    d = result.assert_error("C001", line=2).diagnostic("C001", line=2)
     assert "did you mean 'gpt-5'" in d.hint
 
 
@@ -211,6 +211,87 @@ def test_hook_cohort_dsl_add_options(cohort_project):
     assert result.exit_code == 1
     assert "config.yaml:2:3: WIDE1 axis 'a' has more than 2 levels" in result.stdout
     assert "--max-levels-per-axis" not in project.run("compile", "--help").stdout
+
+
+class Budget:
+    """A check configured in [tool.cohort-dsl.plugins.Budget] (an in-process
+    plugin's name is its class name): at most ``max-levels`` levels per
+    axis (default 3)."""
+
+    SCHEMA = {"type": "object", "properties": {"max-levels": {"type": "integer", "minimum": 1}},
+              "additionalProperties": False}
+
+    @staticmethod
+    def check(context):
+        limit = context.settings.for_plugin("Budget").get("max-levels", 3)
+        for axis in context.compiled.design.axis_order:
+            if len(context.compiled.design.domain(axis)) > limit:
+                yield Diagnostic("BUD1", f"axis {axis!r} has more than {limit} levels",
+                                 context.bundle.document.key_loc(("axes", axis)))
+
+    @hookimpl
+    def cohort_dsl_lint_rules(self):
+        return [LintRule("BUD1", "budget", "An axis has too many levels.", check=self.check)]
+
+    @hookimpl
+    def cohort_dsl_plugin_settings(self):
+        return self.SCHEMA
+
+
+def test_hook_cohort_dsl_plugin_settings(cohort_project):
+    files = {"cohorts/c/spec/config.yaml": "axes:\n  a: [w, x, y, z]\noutput:\n  layout: single-stage\n"}
+    default = cohort_project(files, plugins=[Budget()])
+    assert "BUD1 axis 'a' has more than 3 levels" in default.run("lint").stdout  # no table: the plugin's default
+    project = cohort_project(files, plugins=[Budget()], config={"plugins": {"Budget": {"max-levels": 4}}})
+    assert project.run("lint").exit_code == 0  # cached now
+    settings = project.path("cohort-dsl.toml")
+    settings.write_text(settings.read_text(encoding="utf-8").replace("4", "2"), encoding="utf-8")
+    result = project.run("lint")  # a changed setting is a cache miss, never a stale pass
+    assert result.exit_code == 1 and "more than 2 levels" in result.stdout
+    assert project.run("plugins", "--format", "json").stdout.count('"max-levels"') == 1
+
+
+class Head:
+    """A rule kind ``head: [AXIS, ...]`` keeping the first ``keep`` levels
+    of each axis, ``keep`` read from [tool.cohort-dsl.plugins.Head]."""
+
+    @staticmethod
+    def parse(section):
+        from functools import partial
+
+        keep = section.settings_for("Head").get("keep", 1)
+        for i, axis in enumerate(section.value):
+            yield Rule("head", axis, section.bundle.document.loc(("rules", "head", i)),
+                       partial(Repeat.apply, axis=axis, n=keep))
+
+    @hookimpl
+    def cohort_dsl_rule_kinds(self):
+        return [RuleKind("head", {"type": "array", "items": {"type": "string"}}, self.parse)]
+
+    @hookimpl
+    def cohort_dsl_plugin_settings(self):
+        return {"type": "object", "properties": {"keep": {"type": "integer", "minimum": 1}}}
+
+
+def test_plugin_settings_reach_a_rule_kinds_parse(cohort_project):
+    files = {"spec/config.yaml": "axes:\n  a: [x, y, z]\nrules:\n  head: [a]\n"}
+    assert cohort_project(files, plugins=[Head()]).compile().rows == [{"a": "x"}]
+    project = cohort_project(files, plugins=[Head()], config={"plugins": {"Head": {"keep": 2}}})
+    assert project.compile().rows == [{"a": "x"}, {"a": "y"}]
+    assert project.run("compile", "spec").stdout.splitlines() == ["a", "x", "y"]
+
+
+@pytest.mark.parametrize("table, expected", [
+    ({"Budget": {"max-levels": 0}}, "[tool.cohort-dsl.plugins.Budget] max-levels: "),
+    ({"Budget": {"max-level": 2}}, "[tool.cohort-dsl.plugins.Budget] (the table): "),
+    ({"Budgte": {"max-levels": 2}}, "[tool.cohort-dsl.plugins.Budgte]: no installed plugin named 'Budgte' has settings"),
+])
+def test_plugin_settings_are_validated_as_usage_errors(cohort_project, table, expected):
+    project = cohort_project({"cohorts/c/spec/config.yaml": "axes:\n  a: [x]\n"}, plugins=[Budget()],
+                             config={"plugins": table})
+    result = project.run("lint")
+    assert result.exit_code == 2
+    assert expected in result.stderr and "cohort-dsl.toml" in result.stderr
 
 
 # -- loud failures --------------------------------------------------------------
@@ -321,7 +402,7 @@ def test_an_exception_in_a_lint_check_becomes_a_diagnostic(cohort_project):
 
     project = cohort_project({"spec/config.yaml": "axes:\n  a: [x]\n"}, plugins=[Crashy()])
     result = project.lint("spec")
-    d = result.assert_error("P001")
+    d = result.assert_error("P001").diagnostic("P001")
     assert "Crashy" in d.message and "ZeroDivisionError: oops" in d.message
 
 
@@ -336,7 +417,7 @@ def test_an_exception_in_a_rule_kind_becomes_a_diagnostic(cohort_project):
             return [RuleKind("explodes", {"type": "object"}, self.parse)]
 
     project = cohort_project({"spec/config.yaml": "axes:\n  a: [x]\nrules:\n  explodes: {}\n"}, plugins=[Explodes()])
-    d = project.compile().assert_error("P001", line=4)
+    d = project.compile().assert_error("P001", line=4).diagnostic("P001", line=4)
     assert "Explodes" in d.message and "KeyError" in d.message
 
 
@@ -356,6 +437,50 @@ def test_plugins_json_lists_distribution_version_hooks_and_contributions(cohort_
     odd = next(p for p in listing if "ODD1" in p["lint_codes"])
     assert odd["hooks"] == ["cohort_dsl_lint_rules"]
     assert any("tally" in p["report_formats"] for p in listing)
+
+
+def test_plugins_lists_every_implemented_hook_with_options_settings_and_spec_keys(cohort_project):
+    project = cohort_project({}, plugins=[Strict(), Budget()])
+    listing = {p["name"]: p for p in json.loads(project.run("plugins", "--format", "json").stdout)}
+    assert listing["Strict"]["hooks"] == ["cohort_dsl_add_options", "cohort_dsl_lint_rules"]
+    assert listing["Budget"]["hooks"] == ["cohort_dsl_lint_rules", "cohort_dsl_plugin_settings"]
+    assert listing["Budget"]["settings"] == Budget.SCHEMA and listing["Strict"]["settings"] is None
+    text = project.run("plugins").stdout
+    assert "    hooks: cohort_dsl_add_options, cohort_dsl_lint_rules\n" in text
+    assert "    settings [tool.cohort-dsl.plugins.Budget]: max-levels\n" in text
+
+
+def test_rules_markdown_honours_the_code_filter_and_groups_a_plugins_codes_under_it(cohort_project):
+    class Lab:
+        @hookimpl
+        def cohort_dsl_lint_rules(self):
+            return [LintRule("LAB001", "lab-rule", "A lab rule.")]
+
+    project = cohort_project({}, plugins=[Lab()])
+    text = project.run("rules", "--format", "markdown", "LAB").stdout
+    assert "### LAB001 `lab-rule` (error)" in text and "## Plugin Lab (in-process)" in text
+    assert "## Lint" not in text and "S001" not in text
+    full = project.run("rules", "--format", "markdown").stdout
+    assert full.index("## Lint") < full.index("## Plugin Lab (in-process)") < full.index("LAB001")
+
+
+def test_a_composition_with_plugin_fragments_has_its_own_schema_id(cohort_project):
+    builtin = json.loads(cohort_project({}).run("schema").stdout)
+    project = cohort_project({}, plugins=[Repeat()])
+    assert project.run("schema", "--out", "schemas/cohort-spec.schema.json").exit_code == 0
+    composed = json.loads(project.path("schemas/cohort-spec.schema.json").read_text(encoding="utf-8"))
+    assert composed["$id"].startswith(builtin["$id"] + "?composition=")
+    assert "repeat" in composed["properties"]["rules"]["properties"]
+    assert json.loads(project.run("schema").stdout)["$id"] == composed["$id"]  # stable for one composition
+
+
+def test_the_schema_pre_commit_hook_runs_the_schema_command():
+    import yaml
+
+    hooks = {hook["id"]: hook for hook in yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))}
+    schema = hooks["cohort-dsl-schema"]
+    assert schema["entry"] == "cohort-dsl schema" and schema["args"][0] == "--out"
+    assert schema["pass_filenames"] is False and schema["always_run"] is True
 
 
 def test_the_example_plugin_distribution_is_discovered():

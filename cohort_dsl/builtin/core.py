@@ -15,6 +15,7 @@ from cohort_dsl.bundle import TOP_LEVEL
 from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
+from cohort_dsl.guard import PLUGIN_CRASH, WRONG_RESULT
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.catalog_migration import MIGRATION_PROBLEM
 from cohort_dsl.importer import IMPORT_UNEXPLAINED, LIST_PROBLEM, SPEC_EXISTS
@@ -24,7 +25,7 @@ from cohort_dsl.levels import NON_STRING_LEVEL
 from cohort_dsl.lint import INTERNAL_ERROR, UNKNOWN_SUPPRESSION, UNUSED_SUPPRESSION
 from cohort_dsl.materialize import INPUT_CHANGED, METADATA_CONFLICT, METADATA_DIFFERS
 from cohort_dsl.schema import SCHEMA_VIOLATION, UNKNOWN_KEY
-from cohort_dsl.spec import (DUPLICATE_LEVEL, DUPLICATE_NAME, EMPTY_AXIS, FORWARD_REFERENCE, PLUGIN_CRASH, SPEC_LIMIT,
+from cohort_dsl.spec import (DUPLICATE_LEVEL, DUPLICATE_NAME, EMPTY_AXIS, FORWARD_REFERENCE, SPEC_LIMIT,
                              UNKNOWN_FIELD, UNKNOWN_NAME)
 
 CORE_CODES = (
@@ -61,6 +62,7 @@ CORE_CODES = (
     UNKNOWN_SUPPRESSION,
     INTERNAL_ERROR,
     PLUGIN_CRASH,
+    WRONG_RESULT,
     METADATA_CONFLICT,
     METADATA_DIFFERS,
     INPUT_CHANGED,

@@ -29,6 +29,6 @@ def run(args) -> int:
     project = project_for(args)
     membership = project.membership(args.spec, args.cohort_id, args.layout)
     report_warnings(project, membership.diagnostics)
-    write_records(membership.records(), sys.stdout, args.format, args.wide)
+    write_records(membership.records(), sys.stdout, args.format, args.wide, membership.wide_columns)
     sys.stdout.flush()
     return 0

@@ -1,6 +1,7 @@
-"""List the installed plugins: distribution, version, hooks, and what each
-contributes (rule kinds, lint codes, report formats, catalog sources,
-membership layouts)."""
+"""List the installed plugins: distribution, version, every hook each
+implements (cohort_dsl_add_options included), what it contributes (rule
+kinds, lint codes, report formats, catalog sources, membership layouts,
+spec keys) and the schema of its settings table."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
 
 
-def describe(registry) -> list[dict]:
+def describe(engine) -> list[dict]:
+    registry, pm = engine.registry, engine.pm
     out = []
     for info in registry.plugins:
         def mine(table):
@@ -24,18 +26,20 @@ def describe(registry) -> list[dict]:
             "distribution": info.dist,
             "version": info.version,
             "builtin": info.builtin,
-            "hooks": sorted(set(registry.hooks_by_plugin.get(info.name, []))),
+            "hooks": sorted(caller.name for caller in (pm.get_hookcallers(pm.get_plugin(info.name)) or ())),
             "rule_kinds": mine(registry.rule_kinds),
             "lint_codes": mine(registry.lint_rules),
             "report_formats": mine(registry.report_formats),
             "catalog_sources": mine(registry.catalog_sources),
             "layouts": mine(registry.layouts),
+            "spec_keys": sorted(k for k, p in registry.spec_key_plugins.items() if p is not None and p.name == info.name),
+            "settings": registry.plugin_settings.get(info.name),
         })
     return out
 
 
 def run(args) -> int:
-    plugins = describe(args.engine.registry)
+    plugins = describe(args.engine)
     if args.format == "json":
         import json
 
@@ -46,7 +50,11 @@ def run(args) -> int:
         origin = "built-in" if plugin["builtin"] else f"{plugin['distribution']} {plugin['version']}".strip()
         sys.stdout.write(f"{plugin['name']}  ({origin})\n")
         for key, label in (("rule_kinds", "rule kinds"), ("lint_codes", "lint codes"), ("report_formats", "formats"),
-                           ("catalog_sources", "catalog sources"), ("layouts", "layouts"), ("hooks", "hooks")):
+                           ("catalog_sources", "catalog sources"), ("layouts", "layouts"), ("spec_keys", "spec keys"),
+                           ("hooks", "hooks")):
             if plugin[key]:
                 sys.stdout.write(f"    {label}: {', '.join(plugin[key])}\n")
+        if plugin["settings"] is not None:
+            keys = ", ".join(plugin["settings"].get("properties", {})) or "(see its schema)"
+            sys.stdout.write(f"    settings [tool.cohort-dsl.plugins.{plugin['name']}]: {keys}\n")
     return 0

@@ -20,7 +20,7 @@ def run(args) -> int:
     registry = args.engine.registry
     rules = selected(registry, args.codes)
     if args.format == "markdown":
-        sys.stdout.write(markdown(registry))
+        sys.stdout.write(markdown(registry, args.codes))
     elif args.format == "json":
         import json
 

@@ -24,3 +24,10 @@ def cohort_dsl_lint_rules():
     """The codes this plugin reports: EX001 (emitted by `excludes` while it
     runs) and EX100 (a check run by `cohort-dsl lint`)."""
     return [excludes.UNMATCHED, self_grading.SELF_GRADING]
+
+
+@hookimpl
+def cohort_dsl_plugin_settings():
+    """The [tool.cohort-dsl.plugins.example] table: `allow-self-grading`,
+    models EX100 leaves alone."""
+    return self_grading.SETTINGS_SCHEMA

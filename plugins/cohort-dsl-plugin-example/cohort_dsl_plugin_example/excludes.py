@@ -20,8 +20,7 @@ from functools import partial
 from itertools import product
 from pathlib import Path
 
-from cohort_dsl import Diagnostic, LintRule, Reference, Rule, RuleKind
-from cohort_dsl.levels import as_level
+from cohort_dsl import Diagnostic, LintRule, Reference, Rule, RuleKind, as_level
 
 SECTION = "excludes"
 

@@ -11,8 +11,21 @@ from cohort_dsl import Diagnostic, LintRule
 WRITER, JUDGE = "essay_llm", "evaluation_llm"
 
 
+#: the plugin's settings, [tool.cohort-dsl.plugins.example] (see cohort_dsl_plugin_settings)
+SETTINGS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "allow-self-grading": {"type": "array", "items": {"type": "string"}, "uniqueItems": True,
+                               "description": "models allowed to grade their own essays"},
+    },
+    "additionalProperties": False,
+}
+
+
 def check(context):
-    """Yield one warning if any row has essay_llm == evaluation_llm."""
+    """Yield one warning if any row has essay_llm == evaluation_llm (for a
+    model the settings do not allow to)."""
+    allowed = set(context.settings.for_plugin("example").get("allow-self-grading", ()))
     design = context.compiled.design
     if WRITER not in design.axis_order or JUDGE not in design.axis_order:
         return
@@ -22,6 +35,7 @@ def check(context):
         same = sorted({row[i] for row in writer.rows if row[i] == row[j]})
     else:  # independent: every shared level meets itself in some row
         same = sorted(set(design.domain(WRITER)) & set(design.domain(JUDGE)))
+    same = [model for model in same if model not in allowed]
     if same:
         origin = design.origins.get(JUDGE, {}).get(same[0]) or context.bundle.document.key_loc(("axes",))
         yield Diagnostic(SELF_GRADING.code, f"{', '.join(same)} evaluate{'s' if len(same) == 1 else ''} essays "

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 import cohort_dsl_plugin_example as plugin
+from cohort_dsl.testing import load_cases
 
 SPEC = """\
 axes:
@@ -88,3 +93,26 @@ def test_listed_by_the_plugins_command(cohort_project):
 def test_the_composed_schema_accepts_excludes(cohort_project):
     project = cohort_project({}, plugins=[plugin])
     assert "excludes" in project.registry.schema["properties"]["rules"]["properties"]
+
+
+@pytest.mark.parametrize("case", load_cases(Path(__file__).with_name("cases.yaml")))
+def test_yaml_case(cohort_project, case):
+    case.run(cohort_project, plugins=[plugin])
+
+
+def test_the_plugin_imports_only_public_names():
+    """Plugin code imports cohort-dsl only as `from cohort_dsl import ...`
+    (the names docs/plugins.md documents), never a private module."""
+    import ast
+
+    import cohort_dsl
+
+    package = Path(plugin.__file__).parent
+    for source in sorted(package.glob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("cohort_dsl") \
+                    and not node.module.startswith("cohort_dsl_plugin_example"):
+                assert node.module == "cohort_dsl", f"{source.name}:{node.lineno} imports {node.module}"
+                assert {a.name for a in node.names} <= set(cohort_dsl.__all__), source.name
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("cohort_dsl.") for a in node.names), source.name
