@@ -185,6 +185,40 @@ class Project:
         outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
         return outcome
 
+    def diff(self, cohort_id: str, rev: str | None = None, *, layout: str | None = None,
+             extra_catalog_refs: Iterable = ()):
+        """The :class:`cohort_dsl.change.Change` from what the cohort has
+        (its membership.csv, or with ``rev`` the membership its spec and the
+        settings file give at that git revision) to what its spec gives now.
+        See docs/cohorts.md, "Reviewing a change"."""
+        import tempfile
+
+        from cohort_dsl.change import compare_membership, materialized_side, side_at
+
+        config = self.data_root.require_cohort(cohort_id)
+        membership = self.membership(self.compile(config), cohort_id, layout)
+        catalogs, _ = self.catalogs(extra_catalog_refs)  # only to say a removed value left its catalog
+        with tempfile.TemporaryDirectory(prefix="cohort-dsl-rev-") as workdir:
+            if rev is None:
+                old, old_origins, base = materialized_side(self.data_root, cohort_id), {}, "membership.csv"
+            else:
+                (old, old_origins), base = side_at(self, rev, config, cohort_id, Path(workdir)), f"the spec at {rev}"
+            return compare_membership(membership, old, base, catalogs=catalogs, old_origins=old_origins)
+
+    def preview(self, cohort_id: str, *, layout: str | None = None, extra_catalog_refs: Iterable = ()):
+        """What :meth:`materialize` would change, writing nothing: the
+        cohort is linted as materialize lints it, and any error but the
+        change itself (M003) and a mixed set (M013, which materialize
+        repairs) raises :class:`SpecError`. Returns ``(change, warnings)``."""
+        from cohort_dsl.membership import STALE_MEMBERSHIP
+        from cohort_dsl.service import MIXED_SET
+
+        config = self.data_root.require_cohort(cohort_id)
+        report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
+        found = self.policy.refuse_errors([d for d in report.diagnostics
+                                           if d.code not in (MIXED_SET.code, STALE_MEMBERSHIP.code)])
+        return self.diff(cohort_id, layout=layout, extra_catalog_refs=extra_catalog_refs), found
+
     # -- reports ------------------------------------------------------------------
     def report(self, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,
                bundles: Iterable[str] = ()) -> None:

@@ -24,6 +24,9 @@ class Report:
     settings_path: object = None
     #: bundles left out because git does not track them (pre-commit scope)
     skipped: list[str] = field(default_factory=list)
+    #: what a page format (html) shows besides the diagnostics: explain's
+    #: data (``explain``, ``why``) or a diff's (``change``), as plain data
+    page: dict | None = None
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)

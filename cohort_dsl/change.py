@@ -1,0 +1,565 @@
+"""A change: what an edit does to a cohort's membership, record by record,
+grouped by what caused it (docs/cohorts.md, "Reviewing a change").
+
+Two memberships are compared as two streams in membership order (stage by
+stage, first-seen order). Records that sit at the same place on both sides
+match at once; the others wait in two insertion-ordered tables until their
+twin shows up on the other side. What is left at the end is the change: the
+added records in the new membership's order, the removed ones in the old
+one's. Memory is bounded by the changed records and by how far an edit
+displaces the unchanged ones (an inserted level displaces exactly its own
+records), never by all rows. Alongside, the distinct values of each stage's
+fields are collected on both sides (bounded by the levels): a changed record
+carrying a value the other side never has is explained by that value (a level
+added or removed), a record whose parent changed by its parent, and the rest
+by a combination of values both sides have (a rule's entries changed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
+
+from cohort_dsl.diagnostics import Location
+
+#: the wide-membership fields a changed record carries, in order (then any id axes a layout adds)
+RECORD_FIELDS = ("gen_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate")
+#: the fields that can explain a change, as positions in a membership record, with the column each is bound to
+_VALUE_FIELDS = (("combo_id", 4, "combo"), ("template_id", 5, "template"), ("llm_model_id", 6, "llm"),
+                 ("replicate", 7, "replicate"))
+ADDED, REMOVED = "added", "removed"
+
+
+@dataclass
+class StageChange:
+    added: list[dict] = field(default_factory=list)
+    removed: list[dict] = field(default_factory=list)
+    unchanged: int = 0
+
+
+@dataclass
+class Cause:
+    """Why some records were added (or removed): ``kind`` is ``level`` (a
+    value only one side has, on ``axis``), ``combination`` (values both
+    sides have, combined anew), or ``unknown`` (the old values cannot be
+    read: no wide membership). Records that follow a changed parent are
+    counted under their parent's cause."""
+
+    direction: str
+    kind: str
+    axis: str | None = None
+    value: str | None = None
+    location: Location | None = None
+    #: the value is missing from the axis's configured catalog
+    not_in_catalog: bool = False
+    #: what the membership is compared with (named by ``absent`` causes)
+    base: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+    records: list[tuple[str, dict]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def describe(self) -> str:
+        if self.kind == "level":
+            text = f"{self.axis} {self.value!r} is {'new' if self.direction == ADDED else 'gone'}"
+            return text + (" (no longer in its catalog)" if self.not_in_catalog else "")
+        if self.kind == "combination":
+            return ("new combinations of values both memberships have (a rule's entries or couplings changed)"
+                    if self.direction == ADDED else
+                    "combinations no longer produced, of values both memberships have (a rule's entries or couplings changed)")
+        if self.kind == "absent":
+            return f"{self.base} has no membership: every record is {self.direction}"
+        return "the old values are unknown (no membership_wide.csv and no metadata)"
+
+    def to_json(self) -> dict:
+        from cohort_dsl.diagnostics import display_path
+
+        where = self.location
+        return {"direction": self.direction, "kind": self.kind, "axis": self.axis, "value": self.value,
+                "not_in_catalog": self.not_in_catalog, "counts": dict(self.counts), "text": self.describe(),
+                "path": display_path(where.path) if where and where.path else None,
+                "line": where.line if where else None}
+
+
+@dataclass
+class Change:
+    """The change from ``base`` (what the cohort has: its membership.csv, or
+    the spec at a revision) to the spec as it is now."""
+
+    cohort_id: str
+    base: str
+    stages: dict[str, StageChange]
+    causes: list[Cause]
+    #: records both sides have, but at other places (the order changed)
+    moved: int = 0
+
+    @property
+    def different(self) -> bool:
+        return any(s.added or s.removed for s in self.stages.values())
+
+    def totals(self, direction: str) -> dict[str, int]:
+        return {name: len(getattr(s, direction)) for name, s in self.stages.items()}
+
+    def to_json(self) -> dict:
+        return {"cohort": self.cohort_id, "base": self.base,
+                "stages": {name: {"added": s.added, "removed": s.removed, "unchanged": s.unchanged}
+                           for name, s in self.stages.items()},
+                "causes": [c.to_json() for c in self.causes]}
+
+    def page(self, limit: int) -> dict:
+        """What the html page shows: the counts, and each cause with up to
+        ``limit`` of its records."""
+        return {"cohort": self.cohort_id, "base": self.base,
+                "stages": {name: {"added": len(s.added), "removed": len(s.removed), "unchanged": s.unchanged}
+                           for name, s in self.stages.items()},
+                "causes": [{**c.to_json(), "records": [{"stage": stage, **record} for stage, record in c.records[:limit]]}
+                           for c in self.causes]}
+
+    def summary(self) -> str:
+        """One line: what would be added and removed, per stage, and the
+        first causes (the M003 refusal says this)."""
+        parts = []
+        for direction, verb in ((ADDED, "add"), (REMOVED, "remove")):
+            counts = _counted(self.totals(direction))
+            if not counts:
+                continue
+            causes = [c.describe() for c in self.causes if c.direction == direction]
+            shown = "; ".join(causes[:3]) + (f"; and {len(causes) - 3} more causes" if len(causes) > 3 else "")
+            parts.append(f"{verb} {counts} ({shown})")
+        return "would " + " and ".join(parts) if parts else "the same records in another order"
+
+    def edited_location(self) -> Location | None:
+        """Where the edit was made, when a cause can tell: the first located
+        added (or removed) level."""
+        for direction in (ADDED, REMOVED):
+            for cause in self.causes:
+                if cause.direction == direction and cause.location is not None:
+                    return cause.location
+        return None
+
+
+def _counted(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in counts.items() if n)
+
+
+# -- the sides ---------------------------------------------------------------
+
+class Side:
+    """One membership as a stream of ``(stage, gen_id, …)`` tuples in
+    membership order: full membership records (``Record``), or
+    ``(stage, gen_id)`` pairs when only membership.csv is read.
+
+    ``values`` (stage -> record position -> its distinct values) is filled
+    while the records stream; None when the side's values are unknown.
+    ``absent`` says the side has no membership at all (a cohort never
+    materialized, a spec absent at a revision)."""
+
+    def __init__(self, records, extras=(), *, full: bool = True, absent: bool = False):
+        self.records = records
+        self.extras = tuple(extras)
+        self.absent = absent
+        self.values: dict[str, dict[int, set]] | None = {} if full else None
+
+    def watched(self):
+        """The records, collecting each stage's distinct values on the way."""
+        if self.values is None:
+            yield from self.records
+            return
+        values = self.values
+        positions = [i for _, i, _ in _VALUE_FIELDS] + list(range(8, 8 + len(self.extras)))
+        current, sets = None, None
+        for record in self.records:
+            if record[0] != current:
+                current = record[0]
+                sets = values.setdefault(current, {i: set() for i in positions})
+            for i in positions:
+                sets[i].add(record[i])
+            yield record
+
+    def fill(self, pending: dict) -> None:
+        """Complete the entries in ``pending`` (gen id -> what was streamed)
+        that are ``(stage, gen_id)`` pairs only."""
+
+
+def membership_side(membership) -> Side:
+    return Side(membership.records(), membership.extra_columns)
+
+
+def absent_side() -> Side:
+    return Side(iter(()), absent=True)
+
+
+class MaterializedSide(Side):
+    """What materialize wrote: membership.csv (the contract) streamed for
+    the ids; afterwards the wide membership is read once for the side's
+    values and the removed records' fields (the gens/ metadata for those it
+    lacks)."""
+
+    def __init__(self, data_root, cohort_id: str):
+        from cohort_dsl.service import iter_slim, set_problems
+
+        self.data_root = data_root
+        self.wide = data_root.wide_file(cohort_id)
+        # a wide file that does not belong with membership.csv (M013) would lie about the values
+        from cohort_dsl.files import record_absent
+
+        if not self.wide.is_file():
+            record_absent(self.wide)  # a wide file that appears later changes what is said
+        whole = self.wide.is_file() and not set_problems(data_root, cohort_id)
+        self.header = _wide_header(self.wide) if whole else None
+        super().__init__(iter_slim(data_root.membership_file(cohort_id)), (self.header or ())[8:], full=False)
+
+    def fill(self, pending: dict) -> None:
+        if self.header is not None:
+            self.values = {}
+            self.records = _wide_records(self.wide, self.header)
+            for record in self.watched():
+                if record[1] in pending:
+                    pending[record[1]] = record
+        for gid, entry in pending.items():
+            if len(entry) == 2:
+                pending[gid] = _from_metadata(self.data_root, entry) or entry
+
+
+def materialized_side(data_root, cohort_id: str) -> Side:
+    if not data_root.membership_file(cohort_id).is_file():
+        return absent_side()
+    return MaterializedSide(data_root, cohort_id)
+
+
+def _wide_header(path: Path) -> tuple | None:
+    import csv
+
+    from cohort_dsl.files import open_text
+    from cohort_dsl.membership import WIDE_COLUMNS
+
+    try:
+        with open_text(path) as handle:
+            header = next(csv.reader(handle), None)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    header = tuple(h.strip() for h in header or ())
+    return header if header[:len(WIDE_COLUMNS)] == WIDE_COLUMNS else None
+
+
+def _wide_records(path: Path, header: tuple):
+    from cohort_dsl.membership import Record
+    from cohort_dsl.service import _iter  # the service's streaming reader (read_wide holds every row)
+
+    for row in _iter(path, header):
+        replicate = row[7]
+        yield Record(*row[:7], int(replicate) if replicate.isdigit() else replicate, *row[8:])
+
+
+def _from_metadata(data_root, entry: tuple) -> tuple | None:
+    """A removed record's fields from its gens/ metadata.json seed."""
+    import json
+
+    from cohort_dsl.diagnostics import UsageError
+    from cohort_dsl.files import read_bounded, record_absent
+    from cohort_dsl.membership import Record
+
+    stage, gid = entry
+    try:
+        path = data_root.metadata_file(stage, gid)
+        data = json.loads(read_bounded(path, 1 << 20))
+    except FileNotFoundError:
+        record_absent(path)
+        return None
+    except (OSError, ValueError, UsageError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    replicate = data.get("replicate", "")
+    return Record(stage, gid, data.get("origin_cohort_id", ""), data.get("parent_gen_id") or "",
+                  data.get("combo_id", ""), data.get("template_id", ""), data.get("llm_model_id", ""),
+                  replicate if isinstance(replicate, int) else str(replicate))
+
+
+# -- the comparison ------------------------------------------------------------
+
+def compare(cohort_id: str, base: str, old: Side, new: Side, stage_names, *, catalogs=None, origins=None,
+            old_origins=None, axis_lines=None, bindings=None) -> Change:
+    """The change from ``old`` to ``new``. ``bindings``: stage -> record
+    position -> the axis it is read from (to name causes); ``origins`` /
+    ``old_origins``: axis -> level -> where it was written on each side;
+    ``axis_lines``: axis -> where the current spec declares it (where a
+    removed level was edited away)."""
+    stages = {name: StageChange() for name in stage_names}
+    only_old: dict[str, tuple] = {}
+    only_new: dict[str, tuple] = {}
+    pop_old, pop_new = only_old.pop, only_new.pop
+
+    moved = 0
+
+    def unchanged(stage: str) -> None:
+        stages.setdefault(stage, StageChange()).unchanged += 1
+
+    for o, n in zip_longest(old.watched(), new.watched()):
+        if o is not None and n is not None and o[1] == n[1]:
+            unchanged(n[0])
+            continue
+        if o is not None:
+            if pop_new(o[1], None) is not None:
+                unchanged(o[0])
+                moved += 1
+            else:
+                only_old[o[1]] = o
+        if n is not None:
+            if pop_old(n[1], None) is not None:
+                unchanged(n[0])
+                moved += 1
+            else:
+                only_new[n[1]] = n
+    old.fill(only_old)
+    new.fill(only_new)
+    causes = []
+    for direction, pending, side, other, where in ((ADDED, only_new, new, old, origins),
+                                                   (REMOVED, only_old, old, new, old_origins)):
+        causes += _explain(direction, pending, side, other, stages, bindings or {}, catalogs or {}, where or {}, base,
+                           axis_lines if direction == REMOVED else None)
+    return Change(cohort_id, base, stages, causes, moved)
+
+
+def _explain(direction, pending: dict, side: Side, other: Side, stages: dict, bindings: dict, catalogs: dict,
+             origins: dict, base: str, axis_lines: dict | None) -> list[Cause]:
+    """Group the changed records of one direction by cause, filling the
+    stage lists (records as dicts) on the way."""
+    causes: dict[tuple, Cause] = {}
+    cause_of: dict[str, tuple] = {}  # gen id -> its cause's key (parents of later stages)
+    for gid, entry in pending.items():
+        stage = entry[0]
+        key = cause_of.get(entry[3]) if len(entry) > 3 and entry[3] else None
+        if key is None:
+            key = _cause_key(entry, stage, other, bindings)
+        cause_of[gid] = key
+        cause = causes.get(key)
+        if cause is None:
+            kind, axis, value = key
+            located = None
+            if kind == "level":
+                located = (axis_lines or {}).get(axis) or _origin(origins.get(axis, {}), value)
+            catalog = catalogs.get(axis) if kind == "level" and direction == REMOVED else None
+            cause = causes[key] = Cause(direction, kind, axis, value, located,
+                                        catalog is not None and value not in catalog, base)
+        record = _as_dict(entry, side.extras)
+        getattr(stages.setdefault(stage, StageChange()), direction).append(record)
+        cause.counts[stage] = cause.counts.get(stage, 0) + 1
+        cause.records.append((stage, record))
+    return list(causes.values())
+
+
+def _cause_key(entry: tuple, stage: str, other: Side, bindings: dict) -> tuple:
+    if other.absent:
+        return ("absent", None, None)
+    if len(entry) < 8 or other.values is None:
+        return ("unknown", None, None)
+    seen = other.values.get(stage)
+    names = bindings.get(stage, {})
+    positions = [(i, name) for name, i, _ in _VALUE_FIELDS] + [(8 + k, name) for k, name in enumerate(other.extras)]
+    for i, name in positions:
+        if i >= len(entry):
+            continue
+        value = entry[i]
+        if value in ("", None):
+            continue
+        if seen is None or value not in seen.get(i, ()):
+            return ("level", names.get(i, name), str(value))
+    return ("combination", None, None)
+
+
+def _origin(levels: dict, value: str) -> Location | None:
+    found = levels.get(value)
+    if found is not None:
+        return found
+    from cohort_dsl.membership import normalize
+
+    wanted = normalize(value)
+    return next((loc for level, loc in levels.items() if normalize(level) == wanted), None)
+
+
+def _as_dict(entry: tuple, extras: tuple) -> dict:
+    if len(entry) < 8:
+        return {"gen_id": entry[1]}
+    out = dict(zip(RECORD_FIELDS, (entry[1], entry[3] or None, *entry[4:8])))
+    out.update(zip(extras, entry[8:]))
+    return out
+
+
+def bindings_of(membership) -> dict:
+    """stage -> record position -> the axis the stage reads it from."""
+    out = {}
+    for depth, b in enumerate(membership.stages):
+        names = {4: membership.stages[0].combo, 5: b.template, 6: b.llm, 7: b.replicate}
+        out[b.stage.name] = {i: axis for i, axis in names.items() if axis}
+        for k, axis in enumerate(membership.extra_columns):
+            out[b.stage.name][8 + k] = axis
+    return out
+
+
+# -- the spec at a revision -------------------------------------------------------
+
+def side_at(project, rev: str, config: Path, cohort_id: str, workdir: Path) -> tuple[Side, dict]:
+    """The membership the spec bundle and the settings file at git revision
+    ``rev`` give (copied into ``workdir``, never checked out), and where its
+    levels were written (shown as ``REV:path``). A spec absent at ``rev``
+    gives an absent side."""
+    from cohort_dsl.diagnostics import SpecError
+    from cohort_dsl.project import Project
+    from cohort_dsl.settings import Settings, load_settings
+    from cohort_dsl.vcs import export_at
+
+    settings_path = project.settings.path
+    wanted = [config.parent] + ([settings_path] if settings_path is not None else [])
+    copies = export_at(rev, wanted, workdir)
+    spec_copy = copies[0]
+    if spec_copy is None or not (spec_copy / config.name).is_file():
+        return absent_side(), {}
+    settings = load_settings(copies[1]) if len(copies) > 1 and copies[1] is not None else Settings()
+    then = Project(settings, project.engine)
+
+    def shown(location: Location | None) -> Location | None:
+        if location is None or not location.path:
+            return location
+        try:
+            relative = Path(location.path).relative_to(workdir)
+        except ValueError:
+            return location
+        return Location(f"{rev}:{relative.as_posix()}", location.line, location.col)
+
+    try:
+        membership = then.membership(then.compile(spec_copy / config.name), cohort_id)
+    except SpecError as exc:
+        from dataclasses import replace
+
+        raise SpecError([replace(d, location=shown(d.location), message=f"(at {rev}) {d.message}")
+                         for d in exc.diagnostics]) from None
+    origins = {axis: {level: shown(loc) for level, loc in levels.items()}
+               for axis, levels in membership.compiled.design.origins.items()}
+    return membership_side(membership), origins
+
+
+def compare_membership(membership, old: Side, base: str, *, catalogs=None, old_origins=None) -> Change:
+    """The change from ``old`` to a :class:`~cohort_dsl.membership.Membership`."""
+    compiled = membership.compiled
+    return compare(membership.cohort_id, base, old, membership_side(membership),
+                   [stage.name for stage in membership.layout.stages], catalogs=catalogs,
+                   origins=compiled.design.origins, old_origins=old_origins, axis_lines=declared_axis_lines(compiled),
+                   bindings=bindings_of(membership))
+
+
+def declared_axis_lines(compiled) -> dict:
+    """axis -> where the spec declares it (``axes: AXIS:``)."""
+    document = compiled.spec.bundle.document
+    return {decl.name: decl.location for decl in compiled.spec.axes if ("axes", decl.name) in document.key_positions}
+
+
+# -- text and markdown -------------------------------------------------------------
+
+#: records listed under each cause by default (``--limit``)
+DEFAULT_LIMIT = 10
+#: causes listed per direction (an edit of a large include may have thousands)
+CAUSES_SHOWN = 20
+_COLUMNS = ("stage",) + RECORD_FIELDS
+
+
+def _where(location: Location | None) -> str:
+    return f" ({location})" if location is not None and location.path else ""
+
+
+def _cells(stage: str, record: dict, extras: list[str]) -> list[str]:
+    out = [stage]
+    for name in RECORD_FIELDS + tuple(extras):
+        value = record.get(name)
+        out.append("-" if value is None or value == "" else str(value))
+    return out
+
+
+def _extras(change: Change) -> list[str]:
+    names: dict[str, None] = {}
+    for cause in change.causes:
+        for _, record in cause.records[:1]:
+            names.update(dict.fromkeys(k for k in record if k not in RECORD_FIELDS))
+    return list(names)
+
+
+def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
+    """Summaries first (per stage, per cause), then up to ``limit`` records
+    of each cause, with their values."""
+    from cohort_dsl.paths import escape_control
+
+    out.write(f"cohort {change.cohort_id}: the spec now against {change.base}\n")
+    width = max(len(name) for name in change.stages) if change.stages else 5
+    out.write(f"  {'stage':<{width}}  {'added':>9}  {'removed':>9}  {'unchanged':>9}\n")
+    for name, s in change.stages.items():
+        out.write(f"  {name:<{width}}  {len(s.added):>9,}  {len(s.removed):>9,}  {s.unchanged:>9,}\n")
+    if not change.different:
+        out.write("no change\n")
+        return
+    extras = _extras(change)
+    for direction in (ADDED, REMOVED):
+        causes = [c for c in change.causes if c.direction == direction]
+        if not causes:
+            continue
+        total = sum(c.total for c in causes)
+        out.write(f"\n{direction}: {total:,} record{'s' if total != 1 else ''}, "
+                  f"{len(causes)} cause{'s' if len(causes) != 1 else ''}\n")
+        for cause in causes[:CAUSES_SHOWN]:
+            out.write(f"  {escape_control(cause.describe())}{_where(cause.location)}: {_counted(cause.counts)}\n")
+        if len(causes) > CAUSES_SHOWN:
+            out.write(f"  … and {len(causes) - CAUSES_SHOWN:,} more causes (--format json lists all)\n")
+        for cause in causes[:CAUSES_SHOWN]:
+            shown = cause.records[:limit]
+            if not shown:
+                continue
+            out.write(f"\n  {escape_control(cause.describe())}\n")
+            rows = [list(_COLUMNS + tuple(extras))] + [_cells(stage, r, extras) for stage, r in shown]
+            widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+            for row in rows:
+                out.write("    " + "  ".join(escape_control(v).ljust(w) for v, w in zip(row, widths)).rstrip() + "\n")
+            more = cause.total - len(shown)
+            if more > 0:
+                out.write(f"    … and {more:,} more (--limit N lists more; --format json lists all)\n")
+
+
+def render_markdown(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
+    """A pull-request comment: the stage table, the causes, and the
+    records of each cause folded under a ``<details>``."""
+
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    out.write(f"### cohort-dsl diff: `{change.cohort_id}`\n\nThe spec now against {cell(change.base)}.\n\n")
+    out.write("| stage | added | removed | unchanged |\n|---|--:|--:|--:|\n")
+    for name, s in change.stages.items():
+        out.write(f"| {cell(name)} | {len(s.added):,} | {len(s.removed):,} | {s.unchanged:,} |\n")
+    if not change.different:
+        out.write("\nNo change.\n")
+        return
+    extras = _extras(change)
+    for direction in (ADDED, REMOVED):
+        causes = [c for c in change.causes if c.direction == direction]
+        if not causes:
+            continue
+        out.write(f"\n**{direction.capitalize()}**: {sum(c.total for c in causes):,} records\n\n")
+        for cause in causes[:CAUSES_SHOWN]:
+            where = f" (`{cause.location}`)" if _where(cause.location) else ""
+            out.write(f"- {cell(cause.describe())}{where}: {_counted(cause.counts)}\n")
+        if len(causes) > CAUSES_SHOWN:
+            out.write(f"- … and {len(causes) - CAUSES_SHOWN:,} more causes\n")
+        for cause in causes[:CAUSES_SHOWN]:
+            shown = cause.records[:limit]
+            if not shown:
+                continue
+            more = cause.total - len(shown)
+            out.write(f"\n<details><summary>{cell(cause.describe())}: {len(shown):,} of {cause.total:,} records"
+                      "</summary>\n\n")
+            header = _COLUMNS + tuple(extras)
+            out.write("| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n")
+            for stage, record in shown:
+                out.write("| " + " | ".join(cell(v) for v in _cells(stage, record, extras)) + " |\n")
+            out.write(f"\n… and {more:,} more\n" if more > 0 else "")
+            out.write("\n</details>\n")
