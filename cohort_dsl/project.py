@@ -70,15 +70,16 @@ class Project:
 
         return load_bundle(spec, self.settings.limits)
 
-    def compile(self, spec):
+    def compile(self, spec, observe=None):
         """The compiled design of a spec (a path or a loaded bundle). Its
         ``diagnostics`` carry the policy's severities; an error-severity
-        diagnostic raises :class:`SpecError`, so nothing is emitted."""
+        diagnostic raises :class:`SpecError`, so nothing is emitted.
+        ``observe``: see :func:`cohort_dsl.compiler.compile_bundle`."""
         from cohort_dsl.compiler import compile_bundle
 
         bundle = spec if hasattr(spec, "document") else self.load_bundle(spec)
         try:
-            compiled = compile_bundle(bundle, self.engine, max_rows=self.settings.max_rows)
+            compiled = compile_bundle(bundle, self.engine, max_rows=self.settings.max_rows, observe=observe)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
         compiled.diagnostics = self.policy.refuse_errors(compiled.diagnostics)

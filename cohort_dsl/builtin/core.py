@@ -14,6 +14,7 @@ from cohort_dsl.builtin.subsets import UNKNOWN_KEEP
 from cohort_dsl.bundle import TOP_LEVEL
 from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
+from cohort_dsl.explain import WHY_VALUE
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
 from cohort_dsl.hookspecs import hookimpl
 from cohort_dsl.includes import (INCLUDE_COLUMNS, INCLUDE_EMPTY_CELL, INCLUDE_ESCAPE, INCLUDE_FORMAT, INCLUDE_MISSING,
@@ -61,6 +62,7 @@ CORE_CODES = (
     PLUGIN_CRASH,
     METADATA_CONFLICT,
     METADATA_DIFFERS,
+    WHY_VALUE,
 )
 
 
