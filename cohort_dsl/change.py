@@ -119,17 +119,21 @@ class Change:
                            for c in self.causes]}
 
     def summary(self) -> str:
-        """One line: what would be added and removed, per stage, and the
-        first causes (the M003 refusal says this)."""
+        """One line: how many records would be added and removed, per
+        stage, with the first causes and an example id of each (the M003
+        refusal says this)."""
         parts = []
-        for direction, verb in ((ADDED, "add"), (REMOVED, "remove")):
-            counts = _counted(self.totals(direction))
-            if not counts:
+        for direction, verb in ((ADDED, "added"), (REMOVED, "removed")):
+            total = sum(self.totals(direction).values())
+            if not total:
                 continue
-            causes = [c.describe() for c in self.causes if c.direction == direction]
-            shown = "; ".join(causes[:3]) + (f"; and {len(causes) - 3} more causes" if len(causes) > 3 else "")
-            parts.append(f"{verb} {counts} ({shown})")
-        return "would " + " and ".join(parts) if parts else "the same records in another order"
+            causes = [c for c in self.causes if c.direction == direction]
+            shown = "; ".join(f"{c.describe()}, e.g. {c.records[0][1]['gen_id']}" for c in causes[:3])
+            if len(causes) > 3:
+                shown += f"; and {len(causes) - 3:,} more causes"
+            what = f"{total:,} record{'s' if total != 1 else ''}" if not parts else f"{total:,}"
+            parts.append(f"{what} would be {verb} ({_counted(self.totals(direction))}: {shown})")
+        return " and ".join(parts) if parts else "the same records in another order"
 
     def edited_location(self) -> Location | None:
         """Where the edit was made, when a cause can tell: the first located

@@ -203,7 +203,15 @@ def parse_why(text: str) -> list[tuple[str, str]]:
     """``axis=value[,axis=value…]``; a backslash escapes ``,``, ``=`` and
     itself inside names and values (``essay=a\\,b`` is the value ``a,b``)."""
     pairs, part, parts, escaped = [], [], [], False
-    for char in text + ",":
+
+    def close_pair() -> None:
+        if len(parts) != 2 or not parts[0].strip():
+            raise UsageError(f"--why {text!r}: write axis=value, separated by commas "
+                             "(escape a ',' or '=' inside a value with a backslash)")
+        pairs.append((parts[0].strip(), parts[1]))
+        parts.clear()
+
+    for char in text:
         if escaped:
             part.append(char)
             escaped = False
@@ -213,15 +221,13 @@ def parse_why(text: str) -> list[tuple[str, str]]:
             parts.append("".join(part))
             part = []
             if char == ",":
-                if len(parts) != 2 or not parts[0].strip():
-                    raise UsageError(f"--why {text!r}: write axis=value, separated by commas "
-                                     "(escape a ',' or '=' inside a value with a backslash)")
-                pairs.append((parts[0].strip(), parts[1]))
-                parts = []
+                close_pair()
         else:
             part.append(char)
     if escaped:
         raise UsageError(f"--why {text!r} ends with a lone backslash")
+    parts.append("".join(part))
+    close_pair()
     axes = [axis for axis, _ in pairs]
     twice = sorted({a for a in axes if axes.count(a) > 1})
     if twice:

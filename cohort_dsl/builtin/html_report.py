@@ -42,7 +42,7 @@ def _n(value) -> str:
 def bars(items: list[tuple[str, int]], css_class: str = "bar", note: str = "") -> str:
     """A horizontal bar chart (SVG) of ``(label, value)``."""
     top = max((v for _, v in items), default=0) or 1
-    label_width = min(320, 8 + 7 * max((len(label) for label, _ in items), default=1))
+    label_width = min(360, 14 + 8 * max((len(label[:45]) for label, _ in items), default=1))
     height = 20 * len(items) + 4
     rows = []
     for k, (label, value) in enumerate(items):
@@ -68,8 +68,8 @@ def heat_map(pair: dict) -> str:
     rows_levels, cols_levels = rows_levels[:LEVELS_DRAWN], cols_levels[:LEVELS_DRAWN]
     counts = {(va, vb): n for va, vb, n in pair["cells"]}
     top = max(counts.values(), default=1) or 1
-    cell, left = 22, min(260, 8 + 7 * max((len(v) for v in rows_levels), default=1))
-    head = min(200, 8 + 6 * max((len(v) for v in cols_levels), default=1))
+    cell, left = 22, min(300, 14 + 8 * max((len(v[:36]) for v in rows_levels), default=1))
+    head = 16 + 7 * max((len(v[:30]) for v in cols_levels), default=1)
     parts = []
     for j, vb in enumerate(cols_levels):
         x = left + j * cell + cell // 2
@@ -82,7 +82,7 @@ def heat_map(pair: dict) -> str:
             shade = f"rgba(79,143,220,{0.15 + 0.85 * n / top:.3f})" if n else "#f3f4f6"
             parts.append(f'<rect class="cell" x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" '
                          f'fill="{shade}"><title>{_e(a)}={_e(va)}, {_e(b)}={_e(vb)}: {n:,} rows</title></rect>')
-    width, height = left + cell * len(cols_levels) + 10, head + cell * len(rows_levels) + 4
+    width, height = left + cell * len(cols_levels) + head // 2 + 10, head + cell * len(rows_levels) + 4
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="heatmap" width="{width}" height="{height}">'
            f'{"".join(parts)}</svg>')
     note = f" (the first {LEVELS_DRAWN} levels of each side are drawn)" if cut else ""
@@ -124,7 +124,7 @@ def _explain(info: dict) -> str:
         levels = m["levels"]
         note = f"the first {LEVELS_DRAWN} of {len(levels):,} levels" if len(levels) > LEVELS_DRAWN else ""
         ratio = m["imbalance"]
-        parts.append(f'<div class="marginal"><h3>{_e(m["axis"])} <span class="muted">{len(levels):,} levels, '
+        parts.append(f'<div class="marginal"><h3>{_e(m["axis"])} <span class="muted">{len(levels):,} level{"s" if len(levels) != 1 else ""}, '
                      f'{"balanced" if ratio == 1 else f"imbalance {ratio:.2f}" if ratio else ""}</span></h3>'
                      + bars([(lv["level"], lv["rows"]) for lv in levels[:LEVELS_DRAWN]], "level", note) + "</div>")
     out.append(f'<section id="marginals"><h2>Marginals</h2><p class="muted">output rows per level</p>{"".join(parts)}'
@@ -154,7 +154,7 @@ def _change(change: dict) -> str:
         parts = [bars([(c["text"], sum(c["counts"].values())) for c in causes[:LEVELS_DRAWN]], "cause")]
         for cause in causes[:LEVELS_DRAWN]:
             where = f' <code>{_e(cause["path"])}:{_e(cause["line"])}</code>' if cause["path"] else ""
-            counts = ", ".join(f"{n:,} {stage}" for stage, n in cause["counts"].items())
+            counts = ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in cause["counts"].items())
             records = cause["records"]
             fields = list(dict.fromkeys(k for r in records for k in r))
             more = sum(cause["counts"].values()) - len(records)
