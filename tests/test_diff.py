@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import shlex
 import shutil
 import subprocess
 
@@ -183,3 +185,40 @@ def test_the_stale_membership_refusal_says_what_and_where(cli, examples):
         in d["message"]
     refused = cli("materialize", COHORT)
     assert refused.rc == 1 and d["message"] in refused.err
+
+
+# -- docs/cohorts.md: the console blocks marked <!-- executed: EDIT --> are real output --------------
+
+DOC_EDITS = {
+    "none": [],
+    "add-gpt-5": [(SPEC, *ADD_LLM)],
+    "swap-draft-template": [("data/cohorts/dual-llm-tie/spec/config.yaml",
+                             "draft_template: [creative-synthesis-v10, problem-solving-v3]",
+                             "draft_template: [creative-synthesis-v10, creative-synthesis-v7]")],
+}
+DOC_BLOCK = re.compile(r"<!-- executed: (?P<edit>[\w-]+) -->\s*```console\n\$ cohort-dsl (?P<argv>[^\n]*)\n(?P<out>.*?)```",
+                       re.DOTALL)
+
+
+def doc_blocks():
+    text = (REPO_DIR / "docs" / "cohorts.md").read_text(encoding="utf-8")
+    return [pytest.param(m["edit"], m["argv"], m["out"], id=f"{m['edit']}:{m['argv'][:30]}")
+            for m in DOC_BLOCK.finditer(text)]
+
+
+def test_the_docs_show_real_output_of_each_command():
+    assert {argv.split()[0] for _, argv, _ in (p.values for p in doc_blocks())} >= {"diff", "explain", "materialize"}
+
+
+@pytest.mark.parametrize("edit_name, argv, expected", doc_blocks())
+def test_doc_console_block(cli, examples, edit_name, argv, expected):
+    for path, old, new in DOC_EDITS[edit_name]:
+        text = (examples / path).read_text(encoding="utf-8")
+        assert old in text
+        (examples / path).write_text(text.replace(old, new), encoding="utf-8")
+    result = cli(*shlex.split(argv))
+    shown = result.err + result.out
+    if expected.startswith("…\n"):  # the block shows the end of the output
+        assert shown.endswith(expected[2:]), shown
+    else:
+        assert shown == expected, shown
