@@ -166,26 +166,41 @@ class Side:
         self.extras = tuple(extras)
         self.absent = absent
         self.values: dict[str, dict[int, set]] | None = {} if full else None
+        #: stage -> how many records streamed (full sides)
+        self.sizes: dict[str, int] = {}
 
     def watched(self):
-        """The records, collecting each stage's distinct values on the way."""
+        """The records, collecting each stage's size and distinct values on
+        the way (the hot loop of a diff: one C-level ``set.add`` per field)."""
         if self.values is None:
             yield from self.records
             return
-        values = self.values
-        positions = [i for _, i, _ in _VALUE_FIELDS] + list(range(8, 8 + len(self.extras)))
-        current, sets = None, None
+        values, sizes = self.values, self.sizes
+        extras = range(8, 8 + len(self.extras))
+        current, count = None, 0
         for record in self.records:
             if record[0] != current:
-                current = record[0]
-                sets = values.setdefault(current, {i: set() for i in positions})
-            for i in positions:
-                sets[i].add(record[i])
+                if current is not None:
+                    sizes[current] = sizes.get(current, 0) + count
+                current, count = record[0], 0
+                sets = values.setdefault(current, {i: set() for i in (4, 5, 6, 7, *extras)})
+                add_combo, add_template, add_llm, add_replicate = (sets[i].add for i in (4, 5, 6, 7))
+                extra_adds = [(i, sets[i].add) for i in extras]
+            count += 1
+            add_combo(record[4])
+            add_template(record[5])
+            add_llm(record[6])
+            add_replicate(record[7])
+            for i, add in extra_adds:
+                add(record[i])
             yield record
+        if current is not None:
+            sizes[current] = sizes.get(current, 0) + count
 
     def fill(self, pending: dict) -> None:
         """Complete the entries in ``pending`` (gen id -> what was streamed)
-        that are ``(stage, gen_id)`` pairs only."""
+        that are ``(stage, gen_id)`` pairs only; called when the sides
+        differ."""
 
 
 def membership_side(membership) -> Side:
@@ -198,34 +213,77 @@ def absent_side() -> Side:
 
 class MaterializedSide(Side):
     """What materialize wrote: membership.csv (the contract) streamed for
-    the ids; afterwards the wide membership is read once for the side's
-    values and the removed records' fields (the gens/ metadata for those it
-    lacks)."""
+    the ids. Only when the sides differ is the wide membership read, once,
+    for the side's values and the removed records' fields — and used only if
+    it lists the same records in the same order as membership.csv (checked
+    with a running hash of both: a wide file of another run would lie); the
+    gens/ metadata fills in what it lacks."""
 
     def __init__(self, data_root, cohort_id: str):
-        from cohort_dsl.service import iter_slim, set_problems
+        from cohort_dsl.service import iter_slim
 
         self.data_root = data_root
         self.wide = data_root.wide_file(cohort_id)
-        # a wide file that does not belong with membership.csv (M013) would lie about the values
-        from cohort_dsl.files import record_absent
+        self.checksum = 0
+        super().__init__(iter_slim(data_root.membership_file(cohort_id)), full=False)
 
-        if not self.wide.is_file():
-            record_absent(self.wide)  # a wide file that appears later changes what is said
-        whole = self.wide.is_file() and not set_problems(data_root, cohort_id)
-        self.header = _wide_header(self.wide) if whole else None
-        super().__init__(iter_slim(data_root.membership_file(cohort_id)), (self.header or ())[8:], full=False)
+    def watched(self):
+        check = 0
+        for pair in self.records:
+            check = hash((check, pair[0], pair[1]))
+            yield pair
+        self.checksum = check
 
     def fill(self, pending: dict) -> None:
-        if self.header is not None:
-            self.values = {}
-            self.records = _wide_records(self.wide, self.header)
-            for record in self.watched():
-                if record[1] in pending:
-                    pending[record[1]] = record
+        from cohort_dsl.files import record_absent
+
+        header = _wide_header(self.wide) if self.wide.is_file() else None
+        if header is None:
+            record_absent(self.wide)  # a wide file that appears later changes what is said
+        else:
+            values, found, checksum = _read_wide(self.wide, header, pending)
+            if checksum == self.checksum:
+                self.extras, self.values = header[8:], values
+                pending.update(found)
         for gid, entry in pending.items():
             if len(entry) == 2:
                 pending[gid] = _from_metadata(self.data_root, entry) or entry
+
+
+def _read_wide(path: Path, header: tuple, wanted: dict) -> tuple[dict, dict, int]:
+    """One pass over a wide membership: stage -> position -> distinct
+    values, the records of the gen ids in ``wanted``, and the running hash
+    of its ``(stage, gen_id)`` pairs."""
+    from cohort_dsl.membership import Record
+    from cohort_dsl.service import _iter  # the service's streaming reader (read_wide holds every row)
+
+    values: dict = {}
+    found: dict = {}
+    check, current = 0, None
+    extras = range(8, len(header))
+    for row in _iter(path, header):
+        stage, gid = row[0], row[1]
+        check = hash((check, stage, gid))
+        if stage != current:
+            current = stage
+            sets = values.setdefault(stage, {i: set() for i in (4, 5, 6, 7, *extras)})
+            adds = [sets[i].add for i in (4, 5, 6, 7)]
+            extra_adds = [(i, sets[i].add) for i in extras]
+        adds[0](row[4])
+        adds[1](row[5])
+        adds[2](row[6])
+        adds[3](row[7])
+        for i, add in extra_adds:
+            add(row[i])
+        if gid in wanted:
+            found[gid] = Record(*row[:7], _replicate(row[7]), *row[8:])
+    for sets in values.values():
+        sets[7] = {_replicate(v) for v in sets[7]}
+    return values, found, check
+
+
+def _replicate(text: str):
+    return int(text) if text.isdigit() else text
 
 
 def materialized_side(data_root, cohort_id: str) -> Side:
@@ -247,15 +305,6 @@ def _wide_header(path: Path) -> tuple | None:
         return None
     header = tuple(h.strip() for h in header or ())
     return header if header[:len(WIDE_COLUMNS)] == WIDE_COLUMNS else None
-
-
-def _wide_records(path: Path, header: tuple):
-    from cohort_dsl.membership import Record
-    from cohort_dsl.service import _iter  # the service's streaming reader (read_wide holds every row)
-
-    for row in _iter(path, header):
-        replicate = row[7]
-        yield Record(*row[:7], int(replicate) if replicate.isdigit() else replicate, *row[8:])
 
 
 def _from_metadata(data_root, entry: tuple) -> tuple | None:
@@ -298,33 +347,29 @@ def compare(cohort_id: str, base: str, old: Side, new: Side, stage_names, *, cat
     pop_old, pop_new = only_old.pop, only_new.pop
 
     moved = 0
-
-    def unchanged(stage: str) -> None:
-        stages.setdefault(stage, StageChange()).unchanged += 1
-
     for o, n in zip_longest(old.watched(), new.watched()):
         if o is not None and n is not None and o[1] == n[1]:
-            unchanged(n[0])
             continue
         if o is not None:
             if pop_new(o[1], None) is not None:
-                unchanged(o[0])
                 moved += 1
             else:
                 only_old[o[1]] = o
         if n is not None:
             if pop_old(n[1], None) is not None:
-                unchanged(n[0])
                 moved += 1
             else:
                 only_new[n[1]] = n
-    old.fill(only_old)
-    new.fill(only_new)
+    if only_old or only_new:
+        old.fill(only_old)
+        new.fill(only_new)
     causes = []
     for direction, pending, side, other, where in ((ADDED, only_new, new, old, origins),
                                                    (REMOVED, only_old, old, new, old_origins)):
         causes += _explain(direction, pending, side, other, stages, bindings or {}, catalogs or {}, where or {}, base,
                            axis_lines if direction == REMOVED else None)
+    for name, size in new.sizes.items():
+        stages.setdefault(name, StageChange()).unchanged = size - len(stages[name].added)
     return Change(cohort_id, base, stages, causes, moved)
 
 

@@ -148,8 +148,12 @@ def test_removed_records_come_from_wide_then_metadata_then_the_id(cli, examples)
     cohort = examples / "data" / "cohorts" / COHORT
     full = json.loads(cli("diff", COHORT, "--format", "json").out)["stages"]["evaluation"]["removed"]
     assert len(full) == 48 and full[0]["template_id"] and full[0]["replicate"] == 2
+    wide_lines = (cohort / "membership_wide.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (cohort / "membership_wide.csv").write_text("".join(wide_lines[:-1]), encoding="utf-8")  # not the same set
+    stale_wide = json.loads(cli("diff", COHORT, "--format", "json").out)
     (cohort / "membership_wide.csv").unlink()
     only_ids = json.loads(cli("diff", COHORT, "--format", "json").out)
+    assert stale_wide == only_ids  # a wide file that does not list membership.csv's records is not believed
     assert only_ids["stages"]["evaluation"]["removed"] == [{"gen_id": r["gen_id"]} for r in full]
     assert [c["kind"] for c in only_ids["causes"]] == ["unknown"]
     assert cli("materialize", COHORT, "--force", "--seed-metadata").rc == 0  # seeds metadata for the new set
