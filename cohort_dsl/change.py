@@ -55,6 +55,9 @@ class Cause:
     not_in_catalog: bool = False
     #: what the membership is compared with (named by ``absent`` causes)
     base: str = ""
+    #: for ``combination`` causes when both sides are specs: the coupled
+    #: factors whose rows changed (:func:`factor_changes`)
+    combinations: list[dict] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     records: list[tuple[str, dict]] = field(default_factory=list)
 
@@ -66,10 +69,16 @@ class Cause:
         if self.kind == "level":
             text = f"{self.axis} {self.value!r} is {'new' if self.direction == ADDED else 'gone'}"
             return text + (" (no longer in its catalog)" if self.not_in_catalog else "")
+        if self.kind == "combination" and self.combinations:
+            rules = self.combinations[0]["rules"][-1] if self.combinations[0]["rules"] else "the rules"
+            more = f" (and {len(self.combinations) - 1} more couplings)" if len(self.combinations) > 1 else ""
+            return (f"{rules} now gives new combinations{more}" if self.direction == ADDED else
+                    f"{rules} no longer gives these combinations{more}")
         if self.kind == "combination":
-            return ("new combinations of values both memberships have (a rule's entries or couplings changed)"
-                    if self.direction == ADDED else
-                    "combinations no longer produced, of values both memberships have (a rule's entries or couplings changed)")
+            return ("new combinations of values both memberships have (a rule's entries or couplings changed; "
+                    "--rev names the coupling)" if self.direction == ADDED else
+                    "combinations no longer produced, of values both memberships have (a rule's entries or couplings "
+                    "changed; --rev names the coupling)")
         if self.kind == "absent":
             return f"{self.base} has no membership: every record is {self.direction}"
         return "the old values are unknown (no membership_wide.csv and no metadata)"
@@ -80,6 +89,7 @@ class Cause:
         where = self.location
         return {"direction": self.direction, "kind": self.kind, "axis": self.axis, "value": self.value,
                 "not_in_catalog": self.not_in_catalog, "counts": dict(self.counts), "text": self.describe(),
+                "combinations": self.combinations,
                 "path": display_path(where.path) if where and where.path else None,
                 "line": where.line if where else None}
 
@@ -161,10 +171,16 @@ class Side:
     ``absent`` says the side has no membership at all (a cohort never
     materialized, a spec absent at a revision)."""
 
-    def __init__(self, records, extras=(), *, full: bool = True, absent: bool = False):
+    def __init__(self, records, extras=(), *, full: bool = True, absent: bool = False, design=None, origins=None):
         self.records = records
         self.extras = tuple(extras)
         self.absent = absent
+        #: the design of the spec this side comes from (None: a materialized membership)
+        self.design = design
+        #: axis -> level -> where the spec wrote it
+        self.origins: dict = origins if origins is not None else (design.origins if design is not None else {})
+        #: rule label -> where the spec wrote the rule
+        self.rule_lines: dict = {}
         self.values: dict[str, dict[int, set]] | None = {} if full else None
         #: stage -> how many records streamed (full sides)
         self.sizes: dict[str, int] = {}
@@ -203,8 +219,11 @@ class Side:
         differ."""
 
 
-def membership_side(membership) -> Side:
-    return Side(membership.records(), membership.extra_columns)
+def membership_side(membership, origins=None) -> Side:
+    compiled = membership.compiled
+    side = Side(membership.records(), membership.extra_columns, design=compiled.design, origins=origins)
+    side.rule_lines = {rule.label: rule.location for rule in compiled.spec.rules}
+    return side
 
 
 def absent_side() -> Side:
@@ -334,13 +353,12 @@ def _from_metadata(data_root, entry: tuple) -> tuple | None:
 
 # -- the comparison ------------------------------------------------------------
 
-def compare(cohort_id: str, base: str, old: Side, new: Side, stage_names, *, catalogs=None, origins=None,
-            old_origins=None, axis_lines=None, bindings=None) -> Change:
+def compare(cohort_id: str, base: str, old: Side, new: Side, stage_names, *, catalogs=None, axis_lines=None,
+            bindings=None) -> Change:
     """The change from ``old`` to ``new``. ``bindings``: stage -> record
-    position -> the axis it is read from (to name causes); ``origins`` /
-    ``old_origins``: axis -> level -> where it was written on each side;
-    ``axis_lines``: axis -> where the current spec declares it (where a
-    removed level was edited away)."""
+    position -> the axis it is read from (to name causes); ``axis_lines``:
+    axis -> where the current spec declares it (where a removed level was
+    edited away)."""
     stages = {name: StageChange() for name in stage_names}
     only_old: dict[str, tuple] = {}
     only_new: dict[str, tuple] = {}
@@ -364,10 +382,11 @@ def compare(cohort_id: str, base: str, old: Side, new: Side, stage_names, *, cat
         old.fill(only_old)
         new.fill(only_new)
     causes = []
-    for direction, pending, side, other, where in ((ADDED, only_new, new, old, origins),
-                                                   (REMOVED, only_old, old, new, old_origins)):
-        causes += _explain(direction, pending, side, other, stages, bindings or {}, catalogs or {}, where or {}, base,
+    for direction, pending, side, other in ((ADDED, only_new, new, old), (REMOVED, only_old, old, new)):
+        causes += _explain(direction, pending, side, other, stages, bindings or {}, catalogs or {}, side.origins, base,
                            axis_lines if direction == REMOVED else None)
+    if old.design is not None and new.design is not None:
+        _name_combinations(causes, old.design, new.design, new.rule_lines)
     for name, size in new.sizes.items():
         stages.setdefault(name, StageChange()).unchanged = size - len(stages[name].added)
     return Change(cohort_id, base, stages, causes, moved)
@@ -399,6 +418,46 @@ def _explain(direction, pending: dict, side: Side, other: Side, stages: dict, bi
         cause.counts[stage] = cause.counts.get(stage, 0) + 1
         cause.records.append((stage, record))
     return list(causes.values())
+
+
+def factor_changes(old_design, new_design, rule_lines: dict) -> dict[str, list[dict]]:
+    """The coupled factors (over the same axes on both sides) whose rows
+    changed, by direction: rows only one side has, of values both sides
+    have (a new or removed level is a cause of its own). Each: ``axes``, the
+    ``rules`` that shaped the factor, where its last rule is (``path``,
+    ``line``) and the ``rows``."""
+    from cohort_dsl.diagnostics import display_path
+
+    old_by_axes = {frozenset(f.axes): f for f in old_design.factors if len(f.axes) > 1}
+    out: dict[str, list[dict]] = {ADDED: [], REMOVED: []}
+    for factor in new_design.factors:
+        before = old_by_axes.get(frozenset(factor.axes))
+        if before is None:
+            continue
+        order = [before.axes.index(a) for a in factor.axes]
+        old_rows = list(dict.fromkeys(tuple(row[i] for i in order) for row in before.rows))
+        old_set, new_set = set(old_rows), set(factor.rows)
+        old_domains = [{row[k] for row in old_rows} for k in range(len(factor.axes))]
+        new_domains = [{row[k] for row in factor.rows} for k in range(len(factor.axes))]
+        where = rule_lines.get(factor.rules[-1]) if factor.rules else None
+        for direction, rows, other, domains in ((ADDED, factor.rows, old_set, old_domains),
+                                                (REMOVED, old_rows, new_set, new_domains)):
+            changed = [list(row) for row in rows
+                       if row not in other and all(v in domains[k] for k, v in enumerate(row))]
+            if changed:
+                out[direction].append({"axes": list(factor.axes), "rules": list(factor.rules),
+                                       "path": display_path(where.path) if where and where.path else None,
+                                       "line": where.line if where else None, "rows": changed})
+    return out
+
+
+def _name_combinations(causes: list, old_design, new_design, rule_lines: dict) -> None:
+    """Attach to each ``combination`` cause the couplings that changed."""
+    wanted = [c for c in causes if c.kind == "combination"]
+    if wanted:
+        changes = factor_changes(old_design, new_design, rule_lines)
+        for cause in wanted:
+            cause.combinations = changes[cause.direction]
 
 
 def _cause_key(entry: tuple, stage: str, other: Side, bindings: dict) -> tuple:
@@ -451,10 +510,10 @@ def bindings_of(membership) -> dict:
 
 # -- the spec at a revision -------------------------------------------------------
 
-def side_at(project, rev: str, config: Path, cohort_id: str, workdir: Path) -> tuple[Side, dict]:
+def side_at(project, rev: str, config: Path, cohort_id: str, workdir: Path) -> Side:
     """The membership the spec bundle and the settings file at git revision
-    ``rev`` give (copied into ``workdir``, never checked out), and where its
-    levels were written (shown as ``REV:path``). A spec absent at ``rev``
+    ``rev`` give (copied into ``workdir``, never checked out; where its
+    levels were written is shown as ``REV:path``). A spec absent at ``rev``
     gives an absent side."""
     from cohort_dsl.diagnostics import SpecError
     from cohort_dsl.project import Project
@@ -466,7 +525,7 @@ def side_at(project, rev: str, config: Path, cohort_id: str, workdir: Path) -> t
     copies = export_at(rev, wanted, workdir)
     spec_copy = copies[0]
     if spec_copy is None or not (spec_copy / config.name).is_file():
-        return absent_side(), {}
+        return absent_side()
     settings = load_settings(copies[1]) if len(copies) > 1 and copies[1] is not None else Settings()
     then = Project(settings, project.engine)
 
@@ -488,16 +547,14 @@ def side_at(project, rev: str, config: Path, cohort_id: str, workdir: Path) -> t
                          for d in exc.diagnostics]) from None
     origins = {axis: {level: shown(loc) for level, loc in levels.items()}
                for axis, levels in membership.compiled.design.origins.items()}
-    return membership_side(membership), origins
+    return membership_side(membership, origins)
 
 
-def compare_membership(membership, old: Side, base: str, *, catalogs=None, old_origins=None) -> Change:
+def compare_membership(membership, old: Side, base: str, *, catalogs=None) -> Change:
     """The change from ``old`` to a :class:`~cohort_dsl.membership.Membership`."""
-    compiled = membership.compiled
     return compare(membership.cohort_id, base, old, membership_side(membership),
                    [stage.name for stage in membership.layout.stages], catalogs=catalogs,
-                   origins=compiled.design.origins, old_origins=old_origins, axis_lines=declared_axis_lines(compiled),
-                   bindings=bindings_of(membership))
+                   axis_lines=declared_axis_lines(membership.compiled), bindings=bindings_of(membership))
 
 
 def declared_axis_lines(compiled) -> dict:
@@ -558,6 +615,14 @@ def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
                   f"{len(causes)} cause{'s' if len(causes) != 1 else ''}\n")
         for cause in causes[:CAUSES_SHOWN]:
             out.write(f"  {escape_control(cause.describe())}{_where(cause.location)}: {_counted(cause.counts)}\n")
+            for combination in cause.combinations:
+                where = f" (line {combination['line']})" if combination["line"] else ""
+                for row in combination["rows"][:limit]:
+                    shown = ", ".join(f"{a}={v}" for a, v in zip(combination["axes"], row))
+                    out.write(f"      {'+' if direction == ADDED else '-'} {escape_control(shown)}   "
+                              f"by {', '.join(combination['rules'])}{where}\n")
+                if len(combination["rows"]) > limit:
+                    out.write(f"      … and {len(combination['rows']) - limit:,} more combinations\n")
         if len(causes) > CAUSES_SHOWN:
             out.write(f"  … and {len(causes) - CAUSES_SHOWN:,} more causes (--format json lists all)\n")
         for cause in causes[:CAUSES_SHOWN]:
@@ -597,6 +662,10 @@ def render_markdown(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
         for cause in causes[:CAUSES_SHOWN]:
             where = f" (`{cause.location}`)" if _where(cause.location) else ""
             out.write(f"- {cell(cause.describe())}{where}: {_counted(cause.counts)}\n")
+            for combination in cause.combinations:
+                for row in combination["rows"][:limit]:
+                    shown = ", ".join(f"{a}={v}" for a, v in zip(combination["axes"], row))
+                    out.write(f"  - `{shown}` by {cell(', '.join(combination['rules']))}\n")
         if len(causes) > CAUSES_SHOWN:
             out.write(f"- … and {len(causes) - CAUSES_SHOWN:,} more causes\n")
         for cause in causes[:CAUSES_SHOWN]:

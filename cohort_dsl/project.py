@@ -201,10 +201,10 @@ class Project:
         catalogs, _ = self.catalogs(extra_catalog_refs)  # only to say a removed value left its catalog
         with tempfile.TemporaryDirectory(prefix="cohort-dsl-rev-") as workdir:
             if rev is None:
-                old, old_origins, base = materialized_side(self.data_root, cohort_id), {}, "membership.csv"
+                old, base = materialized_side(self.data_root, cohort_id), "membership.csv"
             else:
-                (old, old_origins), base = side_at(self, rev, config, cohort_id, Path(workdir)), f"the spec at {rev}"
-            return compare_membership(membership, old, base, catalogs=catalogs, old_origins=old_origins)
+                old, base = side_at(self, rev, config, cohort_id, Path(workdir)), f"the spec at {rev}"
+            return compare_membership(membership, old, base, catalogs=catalogs)
 
     def preview(self, cohort_id: str, *, layout: str | None = None, extra_catalog_refs: Iterable = ()):
         """What :meth:`materialize` would change, writing nothing: the

@@ -158,7 +158,11 @@ def _change(change: dict) -> str:
             records = cause["records"]
             fields = list(dict.fromkeys(k for r in records for k in r))
             more = sum(cause["counts"].values()) - len(records)
+            combos = "".join(f"<li><code>{_e(', '.join(f'{a}={v}' for a, v in zip(c['axes'], row)))}</code> by "
+                             f"{_e(', '.join(c['rules']))}</li>"
+                             for c in cause.get("combinations", ()) for row in c["rows"][:LEVELS_DRAWN])
             parts.append(f'<div class="cause"><h3 class="{direction}">{_e(cause["text"])}</h3><p>{_e(counts)}{where}</p>'
+                         + (f'<ul class="combinations">{combos}</ul>' if combos else "")
                          + (_table(fields, [[r.get(k, "") if r.get(k) is not None else "-" for k in fields]
                                             for r in records]) if records else "")
                          + (f'<p class="muted">… and {more:,} more (diff --format json lists all)</p>' if more > 0 else "")
