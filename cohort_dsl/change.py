@@ -21,14 +21,16 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from pathlib import Path
 
+from cohort_dsl.dataroot import MEMBERSHIP_FILE
 from cohort_dsl.diagnostics import Location
 
 #: the wide-membership fields a changed record carries, in order (then any id axes a layout adds)
 RECORD_FIELDS = ("gen_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate")
-#: the fields that can explain a change, as positions in a membership record, with the column each is bound to
-_VALUE_FIELDS = (("combo_id", 4, "combo"), ("template_id", 5, "template"), ("llm_model_id", 6, "llm"),
-                 ("replicate", 7, "replicate"))
+#: the fields that can explain a change, with their positions in a membership record
+_VALUE_FIELDS = (("combo_id", 4), ("template_id", 5), ("llm_model_id", 6), ("replicate", 7))
 ADDED, REMOVED = "added", "removed"
+#: the base of a comparison with what materialize wrote
+MATERIALIZED = MEMBERSHIP_FILE
 
 
 @dataclass
@@ -42,9 +44,9 @@ class StageChange:
 class Cause:
     """Why some records were added (or removed): ``kind`` is ``level`` (a
     value only one side has, on ``axis``), ``combination`` (values both
-    sides have, combined anew), or ``unknown`` (the old values cannot be
-    read: no wide membership). Records that follow a changed parent are
-    counted under their parent's cause."""
+    sides have, combined anew), ``absent`` (one side has no membership) or
+    ``unknown`` (the old values cannot be read: no wide membership). Records
+    that follow a changed parent are counted under their parent's cause."""
 
     direction: str
     kind: str
@@ -80,7 +82,8 @@ class Cause:
                     "combinations no longer produced, of values both memberships have (a rule's entries or couplings "
                     "changed; --rev names the coupling)")
         if self.kind == "absent":
-            return f"{self.base} has no membership: every record is {self.direction}"
+            missing = "the cohort has no membership.csv yet" if self.base == MATERIALIZED else f"{self.base} does not exist"
+            return f"{missing}: every record is {self.direction}"
         return "the old values are unknown (no membership_wide.csv and no metadata)"
 
     def to_json(self) -> dict:
@@ -186,8 +189,9 @@ class Side:
         self.sizes: dict[str, int] = {}
 
     def watched(self):
-        """The records, collecting each stage's size and distinct values on
-        the way (the hot loop of a diff: one C-level ``set.add`` per field)."""
+        """The records (or rows read from a file), collecting each stage's
+        size and distinct values on the way (the hot loop of a diff: one
+        C-level ``set.add`` per field)."""
         if self.values is None:
             yield from self.records
             return
@@ -276,29 +280,16 @@ def _read_wide(path: Path, header: tuple, wanted: dict) -> tuple[dict, dict, int
     from cohort_dsl.membership import Record
     from cohort_dsl.service import _iter  # the service's streaming reader (read_wide holds every row)
 
-    values: dict = {}
+    rows = Side(_iter(path, header), header[8:])  # rows as read: a Record is made for the wanted ones only
     found: dict = {}
-    check, current = 0, None
-    extras = range(8, len(header))
-    for row in _iter(path, header):
-        stage, gid = row[0], row[1]
-        check = hash((check, stage, gid))
-        if stage != current:
-            current = stage
-            sets = values.setdefault(stage, {i: set() for i in (4, 5, 6, 7, *extras)})
-            adds = [sets[i].add for i in (4, 5, 6, 7)]
-            extra_adds = [(i, sets[i].add) for i in extras]
-        adds[0](row[4])
-        adds[1](row[5])
-        adds[2](row[6])
-        adds[3](row[7])
-        for i, add in extra_adds:
-            add(row[i])
-        if gid in wanted:
-            found[gid] = Record(*row[:7], _replicate(row[7]), *row[8:])
-    for sets in values.values():
+    check = 0
+    for row in rows.watched():
+        check = hash((check, row[0], row[1]))
+        if row[1] in wanted:
+            found[row[1]] = Record(*row[:7], _replicate(row[7]), *row[8:])
+    for sets in rows.values.values():
         sets[7] = {_replicate(v) for v in sets[7]}
-    return values, found, check
+    return rows.values, found, check
 
 
 def _replicate(text: str):
@@ -467,7 +458,7 @@ def _cause_key(entry: tuple, stage: str, other: Side, bindings: dict) -> tuple:
         return ("unknown", None, None)
     seen = other.values.get(stage)
     names = bindings.get(stage, {})
-    positions = [(i, name) for name, i, _ in _VALUE_FIELDS] + [(8 + k, name) for k, name in enumerate(other.extras)]
+    positions = [(i, name) for name, i in _VALUE_FIELDS] + [(8 + k, name) for k, name in enumerate(other.extras)]
     for i, name in positions:
         if i >= len(entry):
             continue

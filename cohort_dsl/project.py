@@ -86,8 +86,10 @@ class Project:
         return compiled
 
     def explain(self, spec) -> dict:
-        """What ``explain --format json`` prints."""
-        return self.compile(spec).explain()
+        """What ``explain --format json`` prints (without ``--why``)."""
+        from cohort_dsl.explain import report
+
+        return report(self.compile(spec))
 
     def membership(self, spec, cohort_id: str, layout: str | None = None):
         """The membership (:class:`cohort_dsl.membership.Membership`) of a
@@ -194,14 +196,14 @@ class Project:
         See docs/cohorts.md, "Reviewing a change"."""
         import tempfile
 
-        from cohort_dsl.change import compare_membership, materialized_side, side_at
+        from cohort_dsl.change import MATERIALIZED, compare_membership, materialized_side, side_at
 
         config = self.data_root.require_cohort(cohort_id)
         membership = self.membership(self.compile(config), cohort_id, layout)
         catalogs, _ = self.catalogs(extra_catalog_refs)  # only to say a removed value left its catalog
         with tempfile.TemporaryDirectory(prefix="cohort-dsl-rev-") as workdir:
             if rev is None:
-                old, base = materialized_side(self.data_root, cohort_id), "membership.csv"
+                old, base = materialized_side(self.data_root, cohort_id), MATERIALIZED
             else:
                 old, base = side_at(self, rev, config, cohort_id, Path(workdir)), f"the spec at {rev}"
             return compare_membership(membership, old, base, catalogs=catalogs)

@@ -94,7 +94,7 @@ def _membership_walk(context) -> tuple[list, list]:
             from cohort_dsl.service import set_problems
 
             located = DataRoot.of_bundle(context.bundle.directory)
-            stale = set_problems(*located) + _compare_committed(context, membership, committed)
+            stale = set_problems(*located) + _compare_committed(context, membership)
         elif committed is not None:
             from cohort_dsl.files import record_absent
 
@@ -106,11 +106,11 @@ def _membership_walk(context) -> tuple[list, list]:
     return cached
 
 
-def _compare_committed(context, membership, path) -> list[Diagnostic]:
-    from cohort_dsl.change import compare_membership, materialized_side
+def _compare_committed(context, membership) -> list[Diagnostic]:
+    from cohort_dsl.change import MATERIALIZED, compare_membership, materialized_side
 
     root, cohort_id = DataRoot.of_bundle(context.bundle.directory)
-    change = compare_membership(membership, materialized_side(root, cohort_id), path.name, catalogs=context.catalogs)
+    change = compare_membership(membership, materialized_side(root, cohort_id), MATERIALIZED, catalogs=context.catalogs)
     if not change.different and not change.moved:
         return []
     return [Diagnostic(

@@ -6,8 +6,6 @@ same, 1 different, 2 any error."""
 
 from __future__ import annotations
 
-import sys
-
 HELP = "show what the spec would add to and remove from a cohort's membership"
 FORMATS = ("text", "json", "markdown", "html")
 

@@ -6,8 +6,6 @@ levels and, when none does, the rule that removed it."""
 
 from __future__ import annotations
 
-import sys
-
 HELP = "show factors, the funnel, balance and the row count without generating rows"
 
 
