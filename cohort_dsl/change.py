@@ -111,7 +111,13 @@ class Change:
 
     @property
     def different(self) -> bool:
+        """Some record is added or removed."""
         return any(s.added or s.removed for s in self.stages.values())
+
+    @property
+    def same(self) -> bool:
+        """The same records in the same order: membership.csv would not change."""
+        return not self.different and not self.moved
 
     def totals(self, direction: str) -> dict[str, int]:
         return {name: len(getattr(s, direction)) for name, s in self.stages.items()}
@@ -583,6 +589,13 @@ def _extras(change: Change) -> list[str]:
     return list(names)
 
 
+def _unchanged(change: Change) -> str:
+    if change.moved:
+        return (f"no record added or removed, but {change.moved:,} are in another order "
+                "(materialize --force would rewrite membership.csv)")
+    return "no change"
+
+
 def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
     """Summaries first (per stage, per cause), then up to ``limit`` records
     of each cause, with their values."""
@@ -594,7 +607,7 @@ def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
     for name, s in change.stages.items():
         out.write(f"  {name:<{width}}  {len(s.added):>9,}  {len(s.removed):>9,}  {s.unchanged:>9,}\n")
     if not change.different:
-        out.write("no change\n")
+        out.write(f"{_unchanged(change)}\n")
         return
     extras = _extras(change)
     for direction in (ADDED, REMOVED):
@@ -642,7 +655,7 @@ def render_markdown(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
     for name, s in change.stages.items():
         out.write(f"| {cell(name)} | {len(s.added):,} | {len(s.removed):,} | {s.unchanged:,} |\n")
     if not change.different:
-        out.write("\nNo change.\n")
+        out.write(f"\n{_unchanged(change).capitalize()}.\n")
         return
     extras = _extras(change)
     for direction in (ADDED, REMOVED):

@@ -249,3 +249,31 @@ def test_rev_names_the_rule_entry_that_changed(cli, examples):
            "pairs draft_to_route (line 41)" in text
     # against membership.csv the old spec is unknown: the cause says so
     assert "--rev names the coupling" in cli("diff", "paired-copy-mix").out
+
+
+def test_the_same_records_in_another_order_are_a_difference(cli, examples):
+    edit(examples, ("draft_llm: [sonnet-4, gemini_25_pro]", "draft_llm: [gemini_25_pro, sonnet-4]"))
+    result = cli("diff", COHORT, "--exit-code")
+    assert result.rc == 1 and "no record added or removed, but" in result.out
+    assert "the same records in another order" in cli("lint", SPEC, "--no-cache").out
+
+
+def test_layout_id_axes_are_record_fields_and_a_spec_error_at_rev_is_located_there(cli, examples):
+    git(examples, "init", "-q")
+    path = examples / SPEC
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("output:\n", "output:\n  layout: {name: two-phase, draft: {id: [qa]}}\n")
+                    .replace("axes:\n", "axes:\n  qa: [q1]\n"), encoding="utf-8")
+    git(examples, "add", "-A")
+    git(examples, "commit", "-qm", "with qa")
+    path.write_text(path.read_text(encoding="utf-8").replace("qa: [q1]", "qa: [q1, q2]"), encoding="utf-8")
+    payload = json.loads(cli("diff", COHORT, "--rev", "HEAD", "--format", "json").out)
+    [cause] = [c for c in payload["causes"]]
+    assert (cause["axis"], cause["value"]) == ("qa", "q2")
+    assert {r["qa"] for r in payload["stages"]["draft"]["added"]} == {"q2"}
+    assert {r["qa"] for r in payload["stages"]["essay"]["added"]} == {"q2"}
+    path.write_text(path.read_text(encoding="utf-8").replace("qa: [q1, q2]", "qa: [q1, yes]"), encoding="utf-8")
+    git(examples, "commit", "-qam", "broken")
+    path.write_text(path.read_text(encoding="utf-8").replace("qa: [q1, yes]", "qa: [q1]"), encoding="utf-8")
+    broken = cli("diff", COHORT, "--rev", "HEAD")
+    assert broken.rc == 1 and f"HEAD:{SPEC}:" in broken.err and "(at HEAD)" in broken.err

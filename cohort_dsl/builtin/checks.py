@@ -111,7 +111,7 @@ def _compare_committed(context, membership) -> list[Diagnostic]:
 
     root, cohort_id = DataRoot.of_bundle(context.bundle.directory)
     change = compare_membership(membership, materialized_side(root, cohort_id), MATERIALIZED, catalogs=context.catalogs)
-    if not change.different and not change.moved:
+    if change.same:
         return []
     return [Diagnostic(
         STALE_MEMBERSHIP.code,

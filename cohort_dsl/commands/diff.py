@@ -20,7 +20,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     parser.add_argument("--limit", type=non_negative, default=None, metavar="N",
                         help="records listed per cause in text, markdown and html (default 10; 0: summaries only)")
-    parser.add_argument("--exit-code", action="store_true", help="exit 1 when there are differences, 2 on any error")
+    parser.add_argument("--exit-code", action="store_true",
+                        help="exit 1 when membership.csv would change (records or their order), 2 on any error")
     add_output(parser)
 
 
@@ -37,4 +38,4 @@ def run(args) -> int:
         report_warnings(project, exc.diagnostics)
         return 2
     write_change(project, change, args)
-    return 1 if args.exit_code and change.different else 0
+    return 1 if args.exit_code and not change.same else 0
