@@ -277,3 +277,17 @@ def test_layout_id_axes_are_record_fields_and_a_spec_error_at_rev_is_located_the
     path.write_text(path.read_text(encoding="utf-8").replace("qa: [q1, yes]", "qa: [q1]"), encoding="utf-8")
     broken = cli("diff", COHORT, "--rev", "HEAD")
     assert broken.rc == 1 and f"HEAD:{SPEC}:" in broken.err and "(at HEAD)" in broken.err
+
+
+def test_a_removed_value_the_catalog_lost_says_so(cli, examples):
+    catalog = examples / "data/1_raw/evaluation_templates.csv"
+    catalog.write_text("".join(line for line in catalog.read_text(encoding="utf-8").splitlines(keepends=True)
+                               if not line.startswith("novelty-v2,")), encoding="utf-8")
+    edit(examples, ("evaluation_template: [creativity-metrics-v2, novelty-v2, ", "evaluation_template: [creativity-metrics-v2, "),
+         ("        - [essay-theme-v16, novelty-v2]\n", ""))
+    payload = json.loads(cli("diff", COHORT, "--format", "json").out)
+    [cause] = payload["causes"]
+    assert (cause["direction"], cause["axis"], cause["value"], cause["not_in_catalog"]) == \
+        ("removed", "evaluation_template", "novelty-v2", True)
+    assert cause["text"] == "evaluation_template 'novelty-v2' is gone (no longer in its catalog)"
+    assert (cause["path"], cause["line"]) == (SPEC, 28)  # the axis it was edited out of
