@@ -101,9 +101,11 @@ def _dropped_json(dropped) -> list[dict]:
     return [{"axis": d.axis, "level": d.level} for d in dropped]
 
 
-def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) -> CompiledDesign:
+def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, observe=None) -> CompiledDesign:
     """Compile a bundle; raise :class:`SpecError` with every error found
-    (warnings found before the error ride along).
+    (warnings found before the error ride along). ``observe(rule, design)``,
+    when given, is called before the first rule (``rule`` None) and after
+    each rule (``explain --why`` follows a combination through the rules).
 
     ``max_rows`` overrides the bundle's row limit for this compilation only:
     ``bundle`` is not modified (the compiled ``spec.bundle`` is then a copy
@@ -118,6 +120,8 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
     tracked = {decl.name for decl in spec.axes if decl.levels is not None}
+    if observe is not None:
+        observe(None, design)
     for rule in spec.rules:
         design.current_rule = rule
         before = _Before(design)
@@ -128,6 +132,8 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         except Exception as exc:  # a plugin bug must not crash the run
             crash = plugin_crash(rule.plugin, f"apply() of {rule.label}", exc, rule.location)
             raise SpecError(spec.diagnostics + design.diagnostics + [crash]) from None
+        if observe is not None:
+            observe(rule, design)
         count = design.count
         funnel.append(FunnelStep(rule.label, count, rule.location, _dropped_by(rule, design, before, tracked)))
         if count == 0:

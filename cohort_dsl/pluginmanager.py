@@ -35,6 +35,7 @@ ESSENTIAL_PLUGINS = (
 # Every built-in, in registration order (they declare first).
 DEFAULT_PLUGINS = ESSENTIAL_PLUGINS + (
     "cohort_dsl.builtin.ci_reporters",
+    "cohort_dsl.builtin.html_report",
     "cohort_dsl.builtin.checks",
     "cohort_dsl.builtin.two_phase",
     "cohort_dsl.builtin.single_stage",

@@ -73,23 +73,26 @@ class Project:
 
         return load_bundle(spec, self.settings.limits, self.settings.plugins)
 
-    def compile(self, spec):
+    def compile(self, spec, observe=None):
         """The compiled design of a spec (a path or a loaded bundle). Its
         ``diagnostics`` carry the policy's severities; an error-severity
-        diagnostic raises :class:`SpecError`, so nothing is emitted."""
+        diagnostic raises :class:`SpecError`, so nothing is emitted.
+        ``observe``: see :func:`cohort_dsl.compiler.compile_bundle`."""
         from cohort_dsl.compiler import compile_bundle
 
         bundle = spec if hasattr(spec, "document") else self.load_bundle(spec)
         try:
-            compiled = compile_bundle(bundle, self.engine, max_rows=self.settings.max_rows)
+            compiled = compile_bundle(bundle, self.engine, max_rows=self.settings.max_rows, observe=observe)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
         compiled.diagnostics = self.policy.refuse_errors(compiled.diagnostics)
         return compiled
 
     def explain(self, spec) -> dict:
-        """What ``explain --format json`` prints."""
-        return self.compile(spec).explain()
+        """What ``explain --format json`` prints (without ``--why``)."""
+        from cohort_dsl.explain import report
+
+        return report(self.compile(spec))
 
     def membership(self, spec, cohort_id: str, layout: str | None = None):
         """The membership (:class:`cohort_dsl.membership.Membership`) of a
@@ -172,16 +175,10 @@ class Project:
         from cohort_dsl.catalogs import catalog_files, settings_refs
         from cohort_dsl.files import recording
         from cohort_dsl.materialize import input_digests, input_changed, materialize
-        from cohort_dsl.membership import STALE_MEMBERSHIP
-        from cohort_dsl.service import MIXED_SET
 
         config = self.data_root.require_cohort(cohort_id)
         with recording() as reads:  # what the checked and compiled membership comes from
-            report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
-            # A mixed set (M013) is what this run repairs; a changed one (M003) needs --force.
-            found = [d for d in report.diagnostics
-                     if d.code != MIXED_SET.code and not (force and d.code == STALE_MEMBERSHIP.code)]
-            found = self.policy.refuse_errors(found)
+            found = self._checked_for_writing(config, extra_catalog_refs, allow_change=force)
             catalogs, _ = self.catalogs(extra_catalog_refs) if seed_metadata else ({}, [])
             compiled = self.compile(config)
         if reads.changed:
@@ -268,6 +265,47 @@ class Project:
         from cohort_dsl.membership import DEFAULT_LAYOUT
 
         return self.registry.layouts[DEFAULT_LAYOUT]
+
+    def diff(self, cohort_id: str, rev: str | None = None, *, layout: str | None = None,
+             extra_catalog_refs: Iterable = ()):
+        """The :class:`cohort_dsl.change.Change` from what the cohort has
+        (its membership.csv, or with ``rev`` the membership its spec and the
+        settings file give at that git revision) to what its spec gives now.
+        See docs/cohorts.md, "Reviewing a change"."""
+        import tempfile
+
+        from cohort_dsl.change import MATERIALIZED, compare_membership, materialized_side, side_at
+
+        config = self.data_root.require_cohort(cohort_id)
+        membership = self.membership(self.compile(config), cohort_id, layout)
+        catalogs, _ = self.catalogs(extra_catalog_refs)  # only to say a removed value left its catalog
+        with tempfile.TemporaryDirectory(prefix="cohort-dsl-rev-") as workdir:
+            if rev is None:
+                old, base = materialized_side(self.data_root, cohort_id), MATERIALIZED
+            else:
+                old, base = side_at(self, rev, config, cohort_id, Path(workdir)), f"the spec at {rev}"
+            return compare_membership(membership, old, base, catalogs=catalogs)
+
+    def preview(self, cohort_id: str, *, layout: str | None = None, extra_catalog_refs: Iterable = ()):
+        """What :meth:`materialize` would change, writing nothing: the
+        cohort is linted as materialize lints it, and any error but the
+        change itself (M003) and a mixed set (M013, which materialize
+        repairs) raises :class:`SpecError`. Returns ``(change, warnings)``."""
+        config = self.data_root.require_cohort(cohort_id)
+        found = self._checked_for_writing(config, extra_catalog_refs, allow_change=True)
+        return self.diff(cohort_id, layout=layout, extra_catalog_refs=extra_catalog_refs), found
+
+    def _checked_for_writing(self, config: Path, extra_catalog_refs: Iterable, *, allow_change: bool) -> list:
+        """Lint a cohort as materialize does before it writes: any error
+        raises :class:`SpecError` but a mixed set (M013, which materialize
+        repairs) and, when ``allow_change``, the change itself (M003).
+        Returns the warnings (and the allowed diagnostics)."""
+        from cohort_dsl.membership import STALE_MEMBERSHIP
+        from cohort_dsl.service import MIXED_SET
+
+        report = self.lint([config], extra_catalog_refs=extra_catalog_refs, use_cache=False, jobs=1)
+        allowed = {MIXED_SET.code} | ({STALE_MEMBERSHIP.code} if allow_change else set())
+        return self.policy.refuse_errors([d for d in report.diagnostics if d.code not in allowed])
 
     # -- reports ------------------------------------------------------------------
     def report(self, diagnostics, fmt: str = TEXT_FORMAT, out=None, *, summary: bool = True,

@@ -43,6 +43,9 @@ class Report:
     #: the settings the run used (select/ignore, severity, catalogs,
     #: per-plugin ``plugin_settings``); None for a command's error output
     settings: object = None
+    #: what a page format (html) shows besides the diagnostics: explain's
+    #: data (``explain``, ``why``) or a diff's (``change``), as plain data
+    page: dict | None = None
 
     def __post_init__(self):
         self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)

@@ -133,3 +133,55 @@ def _relative_to(absolute: Path, top_real: str) -> str | None:
     if relative == "." or relative.startswith(".." + os.sep) or relative == "..":
         return None
     return relative.replace(os.sep, "/")
+
+
+# -- files at a revision ---------------------------------------------------------
+def export_at(rev: str, paths: list[Path], dest: Path) -> list[Path | None]:
+    """Copy what git has at revision ``rev`` for each of ``paths`` (files or
+    folders, absolute) under ``dest``, at their place relative to the work
+    tree's top level, with ``git archive`` / ``git show`` (never a checkout).
+    Returns each copy's path, None for a path absent at ``rev``. Not a git
+    work tree, or ``rev`` not a commit, is a usage error."""
+    import io
+    import tarfile
+
+    from cohort_dsl.diagnostics import UsageError
+
+    if not rev or rev.startswith("-"):
+        raise UsageError(f"--rev {rev!r} is not a revision")
+    env = _environment()
+    anchor = Path(paths[0])
+    while not anchor.is_dir() and anchor != anchor.parent:
+        anchor = anchor.parent
+    top = _git(["rev-parse", "--show-toplevel"], anchor, env)
+    if top is None or not os.fsdecode(top).strip():
+        raise UsageError(f"--rev needs git: {paths[0]} is not in a git work tree (or git is not installed)")
+    top_real = os.path.realpath(os.fsdecode(top).rstrip("\r\n"))
+    commit = _git(["rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"], Path(top_real), env)
+    if commit is None:
+        raise UsageError(f"--rev {rev!r} is not a commit of the repository at {top_real}")
+    sha = os.fsdecode(commit).strip()
+    out: list[Path | None] = []
+    for path in paths:
+        relative = _relative_to(Path(path).absolute(), top_real)
+        listed = _git(["--literal-pathspecs", "ls-tree", "-z", sha, "--", relative], Path(top_real), env) \
+            if relative else None
+        if not listed:
+            out.append(None)
+            continue
+        target = Path(dest) / relative
+        kind = listed.split(b"\t", 1)[0].split(b" ")  # "<mode> <type> <object>\t<path>"
+        if len(kind) > 1 and kind[1] == b"tree":
+            data = _git(["--literal-pathspecs", "archive", "--format=tar", sha, "--", relative], Path(top_real), env)
+            if data is None:
+                raise UsageError(f"git archive of {relative} at {rev} failed")
+            with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+                archive.extractall(dest, filter="data")  # no member may land outside dest
+        else:
+            data = _git(["show", f"{sha}:{relative}"], Path(top_real), env)
+            if data is None:
+                raise UsageError(f"git show {rev}:{relative} failed")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        out.append(target if target.exists() else None)
+    return out

@@ -331,8 +331,8 @@ class TestMembershipChecks:
         assert result.rc == 1
         d = result.only("M003")
         assert d["path"] == "data/cohorts/c1/spec/config.yaml"
-        assert "3 gen ids would be added" in d["message"]
-        assert "3 would be removed" in d["message"]
+        assert "3 records would be added (1 draft, 1 essay, 1 evaluation: draft_template 'd3' is new" in d["message"]
+        assert "3 would be removed (1 draft, 1 essay, 1 evaluation: draft_template 'd2' is gone" in d["message"]
         assert "e.g. d_" in d["message"]
         assert "--force" in d["hint"]
         # materializing with --force brings the gate back to green
@@ -347,7 +347,7 @@ class TestMembershipChecks:
         path.write_text("\n".join(lines[:-1]) + "\n")  # one evaluation lost
         result = lint("data/cohorts/c1/membership.csv")
         d = result.only("M003")
-        assert "1 gen id would be added" in d["message"]
+        assert "1 record would be added (1 evaluation: " in d["message"]
 
 
 # =============================================================================

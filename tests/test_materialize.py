@@ -206,7 +206,7 @@ class TestRefusal:
         result = cli("materialize", "alpha", "--seed-metadata")
         assert result.rc == 1
         assert "M003" in result.err
-        assert "16 gen ids would be added" in result.err
+        assert "16 records would be added (16 evaluations: evaluation_llm 'j3' is new" in result.err
         assert "removed" not in result.err.split("hint")[0]
         assert any(example in result.err for example in added)
         # every file is untouched (the spec edit aside)
@@ -225,10 +225,10 @@ class TestRefusal:
         result = cli("materialize", "alpha")
         assert result.rc == 1
         # d2 drafts (2), their essays (4) and evaluations (16) go; as many come with d3
-        assert "22 gen ids would be added" in result.err
-        assert "22 would be removed" in result.err
-        removed_examples = re.search(r"22 would be removed \(e\.g\. ([^)]*)\)", result.err).group(1).split(", ")
-        assert 1 <= len(removed_examples) <= 5
+        assert "22 records would be added (2 drafts, 4 essays, 16 evaluations: draft_template 'd3' is new" in result.err
+        assert "22 would be removed (2 drafts, 4 essays, 16 evaluations: draft_template 'd2' is gone" in result.err
+        removed_examples = re.findall(r"is gone, e\.g\. ([a-z]_[0-9a-z]+)", result.err)
+        assert len(removed_examples) == 1
         old_ids = {line.split(",")[1] for line in old}
         assert all(example in old_ids for example in removed_examples)
         assert outputs(project)["membership.csv"].decode().splitlines()[1:] == old

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import zip_longest
 
 from cohort_dsl.catalogs import CATALOG_ERROR, CATALOG_MISS, LEGACY_ACTIVE
 from cohort_dsl.dataroot import DataRoot
@@ -95,7 +94,7 @@ def _membership_walk(context) -> tuple[list, list]:
             from cohort_dsl.service import set_problems
 
             located = DataRoot.of_bundle(context.bundle.directory)
-            stale = set_problems(*located) + _compare_committed(context, membership, committed)
+            stale = set_problems(*located) + _compare_committed(context, membership)
         elif committed is not None:
             from cohort_dsl.files import record_absent
 
@@ -107,25 +106,21 @@ def _membership_walk(context) -> tuple[list, list]:
     return cached
 
 
-def _compare_committed(context, membership, path) -> list[Diagnostic]:
-    from cohort_dsl.service import describe_diff, iter_slim
+def _compare_committed(context, membership) -> list[Diagnostic]:
+    from cohort_dsl.change import MATERIALIZED, compare_membership, materialized_side
 
-    missing = object()
-    new = ((r.stage, r.gen_id) for r in membership.records())
-    if all(a == b for a, b in zip_longest(new, iter_slim(path), fillvalue=missing)):
+    root, cohort_id = DataRoot.of_bundle(context.bundle.directory)
+    change = compare_membership(membership, materialized_side(root, cohort_id), MATERIALIZED, catalogs=context.catalogs)
+    if change.same:
         return []
-    old_ids = {gid for _, gid in iter_slim(path)}
-    new_ids = [r.gen_id for r in membership.records()]
-    new_set = set(new_ids)
-    added = [g for g in new_ids if g not in old_ids]
-    removed = [g for _, g in iter_slim(path) if g not in new_set]
     return [Diagnostic(
         STALE_MEMBERSHIP.code,
         f"the committed membership.csv of cohort {context.cohort_id} differs from what the spec now produces: "
-        f"{describe_diff(added, removed)}",
-        context.bundle.document.key_loc(("axes",)), ERROR,
+        f"{change.summary()}",
+        change.edited_location() or context.bundle.document.key_loc(("axes",)), ERROR,
         "the cohort already ran: editing its spec orphans generations. Revert the edit and create a new cohort, "
-        "or re-materialize with --force if the change is intended",
+        f"or re-materialize with --force if the change is intended (`cohort-dsl diff {context.cohort_id}` lists "
+        "the records)",
     )]
 
 

@@ -14,6 +14,7 @@ from cohort_dsl.builtin.subsets import UNKNOWN_KEEP
 from cohort_dsl.bundle import TOP_LEVEL
 from cohort_dsl.compiler import DROPPED_LEVEL, EMPTY_RESULT
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN, ROW_LIMIT
+from cohort_dsl.explain import WHY_VALUE
 from cohort_dsl.document import DUPLICATE_KEY, YAML_FEATURE, YAML_LIMIT, YAML_SYNTAX
 from cohort_dsl.guard import PLUGIN_CRASH, WRONG_RESULT
 from cohort_dsl.hookspecs import hookimpl
@@ -70,6 +71,7 @@ CORE_CODES = (
     SPEC_EXISTS,
     LIST_PROBLEM,
     MIGRATION_PROBLEM,
+    WHY_VALUE,
 )
 
 

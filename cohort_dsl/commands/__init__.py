@@ -9,8 +9,8 @@ import argparse
 import sys
 
 from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import (explain, import_, init, lint, materialize, membership, migrate_catalogs, new, plugins,
-                                 rules, schema)
+from cohort_dsl.commands import (diff, explain, import_, init, lint, materialize, membership, migrate_catalogs, new,
+                                 plugins, rules, schema)
 
 COMMANDS = {
     "compile": compile_,
@@ -18,6 +18,7 @@ COMMANDS = {
     "lint": lint,
     "membership": membership,
     "materialize": materialize,
+    "diff": diff,
     "init": init,
     "new": new,
     "import": import_,
@@ -87,6 +88,72 @@ def report_warnings(project, diagnostics) -> None:
     gate is where warnings are enforced)."""
     if diagnostics:
         project.report(diagnostics, out=sys.stderr, summary=False)
+
+
+def add_output(parser) -> None:
+    parser.add_argument("--output", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def write_output(args, write) -> None:
+    """``write(stream)`` to stdout, or atomically to ``--output``."""
+    if getattr(args, "output", None):
+        from cohort_dsl.files import atomic_writer
+
+        with atomic_writer(args.output) as handle:
+            write(handle)
+    else:
+        write(sys.stdout)
+
+
+def write_change(project, change, args) -> None:
+    """A :class:`cohort_dsl.change.Change` in ``args.format`` (diff and
+    materialize --dry-run)."""
+    from cohort_dsl import change as changes
+
+    limit = changes.DEFAULT_LIMIT if getattr(args, "limit", None) is None else args.limit
+    fmt = getattr(args, "format", "text")
+
+    def write(stream) -> None:
+        if fmt == "json":
+            import json
+
+            json.dump(change.to_json(), stream, indent=2, ensure_ascii=False)
+            stream.write("\n")
+        elif fmt == "markdown":
+            changes.render_markdown(change, stream, limit)
+        elif fmt == "text":
+            changes.render_text(change, stream, limit)
+        else:
+            write_page(project, {"title": f"cohort-dsl diff {change.cohort_id}", "change": change.page(limit)},
+                       fmt, stream)
+
+    write_output(args, write)
+
+
+def write_outcome(project, cohort_id: str, outcome, args) -> None:
+    """What ``materialize`` wrote, one line (and one for the metadata seeds)."""
+    from cohort_dsl.diagnostics import display_path
+
+    counts = ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in outcome.counts.items())
+    target = display_path(str(project.data_root.membership_file(cohort_id)))
+    sys.stdout.write(f"{cohort_id}: {counts} -> {target} ({'written' if outcome.changed else 'unchanged'})\n")
+    if args.seed_metadata:
+        sys.stdout.write(f"{cohort_id}: metadata seeds: {outcome.metadata_written:,} written, "
+                         f"{outcome.metadata_kept:,} already present (kept)\n")
+
+
+def write_preview(project, cohort_id: str, args) -> None:
+    """``materialize --dry-run``: the warnings, then the change as text."""
+    change, found = project.preview(cohort_id, layout=args.layout, extra_catalog_refs=catalog_refs(args))
+    report_warnings(project, found)
+    write_change(project, change, args)
+
+
+def write_page(project, page: dict, fmt: str, stream) -> None:
+    """A page (explain's or diff's data) through the report-format registry."""
+    from cohort_dsl.report import Report
+
+    project.report(Report([], project.registry, page=page), fmt, stream)
 
 
 def add_report_options(parser) -> None:

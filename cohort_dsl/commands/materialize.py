@@ -3,7 +3,7 @@
 and manifest.json beside it, atomically. Any error refuses (exit 1, nothing
 written); so does a membership.csv that would change, unless --force. With
 --seed-metadata, writes gens/<stage>/<gen_id>/metadata.json for every
-generation that has none."""
+generation that has none. --dry-run prints what `diff` would; no write."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ def add_arguments(parser) -> None:
     add_data_root(parser)
     parser.add_argument("--force", action="store_true", help="replace a membership.csv that would change")
     parser.add_argument("--seed-metadata", action="store_true", help="write gens/<stage>/<gen_id>/metadata.json seeds (never overwrites)")
+    parser.add_argument("--dry-run", action="store_true", help="print what would change (as `diff` does); write nothing")
     parser.add_argument("--layout", metavar="NAME", help="membership layout (default: output.layout or two-phase)")
     add_max_rows(parser)
     add_catalog_options(parser)
 
 
 def run(args) -> int:
-    from cohort_dsl.commands import catalog_refs, progress_for, project_for, report_warnings
-    from cohort_dsl.diagnostics import SpecError, UsageError, display_path
+    from cohort_dsl.commands import (catalog_refs, progress_for, project_for, report_warnings, write_outcome,
+                                     write_preview)
+    from cohort_dsl.diagnostics import SpecError, UsageError
 
     project = project_for(args)
     cohort_ids = list(dict.fromkeys(args.cohort_ids + (project.data_root.cohort_ids() if args.all else [])))
@@ -37,6 +39,9 @@ def run(args) -> int:
     failed = []
     for cohort_id in cohort_ids:
         try:
+            if args.dry_run:  # what diff would print; nothing is written
+                write_preview(project, cohort_id, args)
+                continue
             outcome = project.materialize(cohort_id, force=args.force, seed_metadata=args.seed_metadata,
                                           layout=args.layout, extra_catalog_refs=catalog_refs(args),
                                           progress=progress_for(args, f"materialize {cohort_id}", 100_000),
@@ -48,12 +53,7 @@ def run(args) -> int:
             failed.append(cohort_id)
             continue
         report_warnings(project, outcome.diagnostics)
-        counts = ", ".join(f"{n:,} {stage}{'s' if n != 1 else ''}" for stage, n in outcome.counts.items())
-        target = display_path(str(project.data_root.membership_file(cohort_id)))
-        sys.stdout.write(f"{cohort_id}: {counts} -> {target} ({'written' if outcome.changed else 'unchanged'})\n")
-        if args.seed_metadata:
-            sys.stdout.write(f"{cohort_id}: metadata seeds: {outcome.metadata_written:,} written, "
-                             f"{outcome.metadata_kept:,} already present (kept)\n")
+        write_outcome(project, cohort_id, outcome, args)
     if failed:
         sys.stderr.write(f"not materialized: {', '.join(failed)}\n")
         return 1
