@@ -181,7 +181,7 @@ def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dic
             # Compared as data: a membership.csv saved with CRLF or a BOM
             # holds the same records; it is rewritten normalized, not refused.
             if not _same_records(slim_path, Path(slim.name)):
-                raise SpecError(_refusal(slim_path, slim.name, cohort_id))
+                raise SpecError(_refusal(membership, data_root, slim_path))
         manifest = {
             "cohort_id": cohort_id,
             "layout": membership.layout.name,
@@ -305,16 +305,18 @@ def _same_records(existing: Path, staged: Path) -> bool:
         return False  # unreadable as a membership: it differs
 
 
-def _refusal(existing: Path, staged: str, cohort_id: str) -> Diagnostic:
-    from cohort_dsl.service import describe_diff, membership_diff
+def _refusal(membership, data_root: DataRoot, existing: Path) -> Diagnostic:
+    """M003, as lint words it: the membership.csv changed after the check
+    (another run published in between)."""
+    from cohort_dsl.change import MATERIALIZED, compare_membership, materialized_side
 
-    added, removed = membership_diff(existing, Path(staged))
+    change = compare_membership(membership, materialized_side(data_root, membership.cohort_id), MATERIALIZED)
     return Diagnostic(
         STALE_MEMBERSHIP.code,
-        f"cohort {cohort_id} already has a different membership: {describe_diff(added, removed)}; nothing was written",
-        Location(str(existing)), ERROR,
+        f"cohort {membership.cohort_id} already has a different membership: {change.summary()}; nothing was written",
+        change.edited_location() or Location(str(existing)), ERROR,
         "the cohort already ran: changing its spec orphans generations. Create a new cohort, or rerun with --force "
-        "to replace the membership",
+        f"to replace the membership (`cohort-dsl diff {membership.cohort_id}` lists the records)",
     )
 
 

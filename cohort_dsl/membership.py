@@ -40,8 +40,9 @@ ID_COLLISION = LintRule("M002", "gen-id-collision", "Two different stage records
 # stale-membership check, materialize, cohort_dsl.service); they are
 # declared here, with the membership they describe.
 STALE_MEMBERSHIP = LintRule("M003", "stale-membership", "A committed membership.csv differs from what the spec now produces.",
-                            "The cohort already ran: editing its spec would orphan generations. The diagnostic says how many ids "
-                            "would appear and disappear, with examples.")
+                            "The cohort already ran: editing its spec would orphan generations. The diagnostic says what the "
+                            "edit adds and removes — values, grouped by cause — and points at the edited line when it can "
+                            "tell; `cohort-dsl diff COHORT` lists the records, `materialize --dry-run` previews them.")
 BAD_REPLICATE = LintRule("M004", "bad-replicate", "A replicate value is not a positive integer.",
                          "Replicate columns hold 1, 2, 3, …")
 UNKNOWN_LAYOUT = LintRule("M005", "unknown-layout", "output.layout names a layout that is not installed.",

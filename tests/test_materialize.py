@@ -391,3 +391,21 @@ class TestAll:
         assert result.rc == 0, result
         assert "written" not in result.out.replace("(unchanged)", "")
         assert {p: p.read_bytes() for p in committed} == committed
+
+
+def test_a_membership_changed_after_the_check_is_still_refused(project, monkeypatch):
+    """Another run may publish between the check and this run's write: the
+    write itself compares again and refuses (M003, worded as lint words it)."""
+    from cohort_dsl.project import Project
+
+    project_ = Project.load(start=project)
+    project_.materialize("alpha")
+    before = outputs(project)
+    edit_spec(project, "evaluation_llm: [j1, j2]", "evaluation_llm: [j1]")
+    monkeypatch.setattr(Project, "_checked_for_writing", lambda self, *a, **k: [])  # the check saw the old one
+    with pytest.raises(SpecError) as caught:
+        project_.materialize("alpha")
+    (refusal,) = caught.value.diagnostics
+    assert refusal.code == "M003" and "nothing was written" in refusal.message
+    assert "'j2'" in refusal.message  # values, not only ids
+    assert outputs(project) == before
