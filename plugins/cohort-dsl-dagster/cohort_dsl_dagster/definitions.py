@@ -136,7 +136,8 @@ def _materialize(context, project, force: bool, stages: list[str], chunk_size: i
         refused = any(d.code == "M003" for d in exc.diagnostics) and not force
         raise dg.Failure(description=f"cohort-dsl materialize {cohort} stopped on {len(exc.diagnostics)} error(s)"
                          + ("; the membership would change: rerun with run config "
-                            '{"ops": {"cohort_membership": {"config": {"force": true}}}} to replace it' if refused else ""),
+                            '{"ops": {"cohort_membership": {"config": {"force": true}}}} to replace it' if refused else "")
+                         + f":\n{text[:4000]}",
                          metadata={"diagnostics": dg.MetadataValue.md(f"```\n{text}\n```")}) from None
     except UsageError as exc:
         raise dg.Failure(description=str(exc)) from None
