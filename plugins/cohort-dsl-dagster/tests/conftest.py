@@ -10,6 +10,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+# The testing kit that ships with cohort-dsl: the `cohort_project` fixture.
+pytest_plugins = ["cohort_dsl.testing"]
+
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
 
