@@ -253,10 +253,11 @@ class _Index:
 
     Rows are the ``membership.csv`` rows of every cohort (sorted), one
     after the other. ``text`` holds their gen ids, one per line, and
-    ``starts`` where each begins; ``hashes`` is the sorted 30-bit hash of
-    each row's id and ``rows`` the row each belongs to, so a question is a
+    ``starts`` where each begins; ``hashes`` is the 30-bit hash of each
+    row's id and ``rows`` the rows ordered by it, so a question is a
     bisection and a comparison of the few rows that share the hash. About
-    50 bytes per row in all, and each answer a few microseconds."""
+    50 bytes per row in all (parents and children add 24), and each answer
+    a few microseconds."""
 
     def __init__(self, service: "MembershipService"):
         from array import array
@@ -292,10 +293,11 @@ class _Index:
         del pieces
         self.starts = array("Q", accumulate(lengths, initial=0))
         del lengths
-        order = sorted(range(rows), key=hashes.__getitem__)  # stable: rows of one id stay in cohort order
-        self.rows = array("l", order)
-        self.hashes = array("l", map(hashes.__getitem__, order))
-        del order, hashes
+        self.hashes = array("i", hashes)  # by row (30 bits)
+        del hashes
+        # rows by hash (stable: the rows of one id stay in cohort order);
+        # bisected through the hashes, never gathered into a second array
+        self.rows = array("l", sorted(range(rows), key=self.hashes.__getitem__))
         self._parents = None
 
     def gen_id(self, row: int) -> str:
@@ -310,19 +312,18 @@ class _Index:
         """The rows that hold ``gen_id``, in cohort order."""
         from bisect import bisect_left
 
-        key = hash(gen_id) & _HASH_BITS
-        at, out = bisect_left(self.hashes, key), []
-        while at < len(self.hashes) and self.hashes[at] == key:
-            row = self.rows[at]
-            if self.gen_id(row) == gen_id:
-                out.append(row)
+        key, hashes, rows = hash(gen_id) & _HASH_BITS, self.hashes, self.rows
+        at, out = bisect_left(rows, key, key=hashes.__getitem__), []
+        while at < len(rows) and hashes[rows[at]] == key:
+            if self.gen_id(rows[at]) == gen_id:
+                out.append(rows[at])
             at += 1
         return out
 
     # -- parents and children (built on the first such question) ------------
     def parent_rows(self):
-        """``(parent row of each row, rows sorted by parent row, their parent
-        rows)``: the children of row ``r`` are a bisection away."""
+        """``(parent row of each row, rows ordered by parent row)``: the
+        children of row ``r`` are a bisection away."""
         if self._parents is None:
             from array import array
 
@@ -330,8 +331,8 @@ class _Index:
             for number, cohort in enumerate(self.cohorts):
                 end = self.firsts[number + 1] if number + 1 < len(self.firsts) else len(self.starts) - 1
                 parents.extend(self._cohort_parents(cohort, self.firsts[number], end))
-            by_parent = sorted(range(len(parents)), key=parents.__getitem__)  # stable: first-seen order
-            self._parents = (parents, array("l", by_parent), array("l", map(parents.__getitem__, by_parent)))
+            # rows by parent row (stable: a parent's children in first-seen order)
+            self._parents = (parents, array("l", sorted(range(len(parents)), key=parents.__getitem__)))
         return self._parents
 
     def _cohort_parents(self, cohort: str, first: int, end: int) -> list[int]:
@@ -369,8 +370,9 @@ class _Index:
     def children_of(self, row: int) -> list[int]:
         from bisect import bisect_left, bisect_right
 
-        _, by_parent, keys = self.parent_rows()
-        return [by_parent[i] for i in range(bisect_left(keys, row), bisect_right(keys, row))]
+        parents, by_parent = self.parent_rows()
+        return list(by_parent[bisect_left(by_parent, row, key=parents.__getitem__):
+                              bisect_right(by_parent, row, key=parents.__getitem__)])
 
     def near(self, word: str) -> list[str]:
         """Ids that share the first or the last half of ``word`` (for a

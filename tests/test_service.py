@@ -247,3 +247,62 @@ class TestOtherShapes:
         with pytest.raises(SpecError) as info:
             MembershipService(root).gen_ids("alpha")
         assert info.value.diagnostics[0].code == "M006"
+
+
+def write_big_cohort(root, cohort: str, n: int) -> list[tuple[str, str, str]]:
+    """A materialized-looking cohort of ``n`` ids (1% drafts, 10% essays,
+    the rest evaluations), written straight to disk; returns
+    ``(stage, gen_id, parent)`` rows."""
+    drafts = [f"d_{i:014x}" for i in range(n // 100)]
+    essays = [(f"e_{i:014x}", drafts[i % len(drafts)]) for i in range(n // 10)]
+    evaluations = [(f"v_{i:014x}", essays[i % len(essays)][0]) for i in range(n - len(drafts) - len(essays))]
+    rows = [("draft", d, "") for d in drafts] + [("essay", e, p) for e, p in essays] + \
+           [("evaluation", v, p) for v, p in evaluations]
+    folder = root / "cohorts" / cohort
+    folder.mkdir(parents=True)
+    (folder / "membership.csv").write_text("stage,gen_id\n" + "".join(f"{s},{g}\n" for s, g, _ in rows))
+    (folder / "membership_wide.csv").write_text(
+        "stage,gen_id,origin_cohort_id,parent_gen_id,combo_id,template_id,llm_model_id,replicate\n"
+        + "".join(f"{s},{g},{cohort},{p},c,t,m,1\n" for s, g, p in rows))
+    return rows
+
+
+@pytest.mark.slow
+def test_a_million_ids(tmp_path):
+    """First call <= 2 s of CPU (or 4x the floor of reading the file with
+    the csv module, on a slower machine), then <= 1 ms per answer, and the
+    index holds <= 100 bytes per id. CPU time, not wall time: the bound is
+    the work done, whatever else the machine runs."""
+    import csv
+    import sys
+    import time
+
+    rows = write_big_cohort(tmp_path, "big", 1_000_000)
+    start = time.process_time()
+    with open(tmp_path / "cohorts" / "big" / "membership.csv", newline="") as handle:
+        floor_ids = [row[1] for row in csv.reader(handle)]
+    floor = time.process_time() - start
+    assert len(floor_ids) == 1_000_001
+
+    service = MembershipService(tmp_path)
+    start = time.process_time()
+    assert service.cohorts_containing(rows[-1][1]) == ["big"]
+    first = time.process_time() - start
+    start = time.process_time()
+    assert service.parent(rows[-1][1]) == rows[-1][2]
+    first_parent = time.process_time() - start
+    assert first <= max(2.0, 4 * floor) and first_parent <= max(2.0, 4 * floor), (first, first_parent, floor)
+
+    sample = rows[::1000]
+    start = time.perf_counter()
+    for _, gid, parent in sample:
+        assert service.cohorts_containing(gid) == ["big"]
+        assert service.parent(gid) == (parent or None)
+    per_answer = (time.perf_counter() - start) / (2 * len(sample))
+    assert per_answer <= 0.001, per_answer
+    assert service.children(rows[0][1]) == [e for s, e, p in rows if p == rows[0][1]]
+
+    index = service.index()
+    held = sys.getsizeof(index.text) + sum(a.buffer_info()[1] * a.itemsize
+                                           for a in (index.starts, index.hashes, index.rows, *index.parent_rows()))
+    assert held / len(rows) <= 100, held / len(rows)
