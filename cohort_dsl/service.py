@@ -82,7 +82,7 @@ def _where(path: Path, cohort_id: str | None) -> str:
 
 
 def read_columns(path: Path, wanted: tuple[str, ...], optional: tuple[str, ...] = (), *,
-                 cohort_id: str | None = None, hint: str | None = None):
+                 cohort_id: str | None = None):
     """The columns ``wanted`` (required) and ``optional`` (None when the
     header lacks one) of a membership file, found by header name: yields,
     chunk by chunk, one list of values per column. A wider file (more
@@ -95,7 +95,6 @@ def read_columns(path: Path, wanted: tuple[str, ...], optional: tuple[str, ...] 
     from cohort_dsl.files import open_text
 
     shown, what = str(path), _where(path, cohort_id)
-    hint = hint or "it is written by `cohort-dsl materialize`; do not edit it by hand"
     try:
         with open_text(path) as handle:
             first = handle.readline()
@@ -104,7 +103,7 @@ def read_columns(path: Path, wanted: tuple[str, ...], optional: tuple[str, ...] 
             if missing:
                 has = f" (it has: {','.join(header)[:200]})" if header else " (it is empty)"
                 raise error(MEMBERSHIP_FORMAT.code, f"{what} must have a header naming the columns {','.join(wanted)}{has}",
-                            Location(shown, 1), hint)
+                            Location(shown, 1), "it is written by `cohort-dsl materialize`; do not edit it by hand")
             width = len(header)
             positions = [header.index(name) for name in wanted] + \
                         [header.index(name) if name in header else None for name in optional]
@@ -154,20 +153,26 @@ def _split_chunk(body: str, width: int, positions: list) -> list | None:
 def _csv_chunks(rows, line: int, width: int, positions: list, what: str, shown: str):
     """The columns of the rest of a file through the csv module (quoted
     fields, carriage returns), in chunks of 65,536 rows."""
-    columns: list[list] = [[] for _ in positions]
+    present = [p for p in positions if p is not None]
+    columns: list[list] = [[] for _ in present]
     for row in rows:
         if not row:
             continue
         if len(row) != width:
             raise _wrong_width(what, shown, len(row), width, line + rows.line_num)
-        for column, p in zip(columns, positions):
-            if p is not None:
-                column.append(row[p])
+        for column, p in zip(columns, present):
+            column.append(row[p])
         if len(columns[0]) >= 1 << 16:
-            yield [c if p is not None else None for c, p in zip(columns, positions)]
-            columns = [[] for _ in positions]
+            yield _with_absent(columns, positions)
+            columns = [[] for _ in present]
     if columns[0]:
-        yield [c if p is not None else None for c, p in zip(columns, positions)]
+        yield _with_absent(columns, positions)
+
+
+def _with_absent(columns: list, positions: list) -> list:
+    """The columns read, with None where ``positions`` has an absent column."""
+    found = iter(columns)
+    return [next(found) if p is not None else None for p in positions]
 
 
 def iter_slim(path: Path, cohort_id: str | None = None):
@@ -189,16 +194,7 @@ def read_wide(path: Path, cohort_id: str | None = None) -> list[Record]:
 
 
 def iter_wide(path: Path, cohort_id: str | None = None):
-    import csv
-
-    from cohort_dsl.files import open_text
-
-    try:
-        with open_text(path) as handle:
-            first = handle.readline()
-        header = [h.strip() for h in next(csv.reader([first]), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
-        header = []  # read_columns reports it
+    header = _header(path)  # an unreadable one is reported by read_columns
     required = WIDE_COLUMNS[:-1]
     extras = tuple(h for h in header if h not in WIDE_COLUMNS)
     for chunk in read_columns(path, required, (WIDE_COLUMNS[-1], *extras), cohort_id=cohort_id):

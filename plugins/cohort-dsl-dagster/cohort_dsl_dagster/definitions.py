@@ -66,13 +66,12 @@ def build_definitions(data_root: str | Path, *, chunk_size: int = 10_000,
         raise UsageError(f"{data_root} is not a data root: it has no {project.data_root.cohorts_dir.name}/ folder")
     stages = layout_stages(project.registry)
     cohorts = dg.StaticPartitionsDefinition(project.data_root.cohort_ids())
+    config_path = config  # `config` is the asset's run config below
 
     @dg.asset(name=ASSET, partitions_def=cohorts, description="A cohort's membership files, written exactly as "
               "`cohort-dsl materialize COHORT` writes them; its gen ids become <stage>_gens partitions.")
     def cohort_membership(context: dg.AssetExecutionContext, config: MaterializeConfig) -> dg.MaterializeResult:
         return _materialize(context, load_project(data_root, config_path), config.force, stages, chunk_size)
-
-    config_path = config
 
     @dg.sensor(name=SENSOR, asset_selection=[cohort_membership], minimum_interval_seconds=30,
                description="Requests a cohort_membership run for each cohort whose spec or catalogs changed since "
@@ -123,6 +122,7 @@ def _materialize(context, project, force: bool, stages: list[str], chunk_size: i
     """``cohort-dsl materialize COHORT [--force]`` (the same Project call),
     then the cohort's gen ids registered as partitions."""
     from cohort_dsl.diagnostics import SpecError, UsageError
+    from cohort_dsl.membership import STALE_MEMBERSHIP
     from cohort_dsl.service import MembershipService
 
     cohort = context.partition_key
@@ -133,7 +133,7 @@ def _materialize(context, project, force: bool, stages: list[str], chunk_size: i
         text = "\n".join(d.render() for d in exc.diagnostics)
         for diagnostic in exc.diagnostics:
             context.log.error(diagnostic.render())
-        refused = any(d.code == "M003" for d in exc.diagnostics) and not force
+        refused = any(d.code == STALE_MEMBERSHIP.code for d in exc.diagnostics) and not force
         raise dg.Failure(description=f"cohort-dsl materialize {cohort} stopped on {len(exc.diagnostics)} error(s)"
                          + ("; the membership would change: rerun with run config "
                             '{"ops": {"cohort_membership": {"config": {"force": true}}}} to replace it' if refused else "")
