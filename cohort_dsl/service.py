@@ -262,27 +262,28 @@ class _Index:
         self.service = service
         self.cohorts: list[str] = []
         self.firsts: list[int] = []  # the first row of each cohort
-        self.stages: dict[str, set[str]] = {}
         self.problems: dict[str, SpecError] = {}
         pieces: list[str] = []
         lengths: list[int] = []
         hashes: list[int] = []
         rows = 0
         for cohort in service.cohorts():
+            path = service.membership_path(cohort)
             try:
-                stages, gen_ids = set(), []
-                for stage_column, id_column in read_columns(service.membership_path(cohort), SLIM_COLUMNS,
-                                                            cohort_id=cohort):
-                    stages.update(stage_column)
+                gen_ids = []
+                for _, id_column in read_columns(path, SLIM_COLUMNS, cohort_id=cohort):
                     gen_ids.extend(id_column)
+                piece = "\n".join(gen_ids) + "\n" if gen_ids else ""
+                if piece.count("\n") != len(gen_ids):  # a quoted id with a line break: the text is one id a line
+                    raise error(MEMBERSHIP_FORMAT.code, f"{_where(path, cohort)}: a gen id contains a line break",
+                                Location(str(path)))
             except SpecError as exc:
                 self.problems[cohort] = exc
                 continue
             self.cohorts.append(cohort)
             self.firsts.append(rows)
-            self.stages[cohort] = stages
             rows += len(gen_ids)
-            pieces.append("\n".join(gen_ids) + "\n" if gen_ids else "")
+            pieces.append(piece)
             lengths.extend(map((1).__add__, map(len, gen_ids)))
             hashes.extend(map(_HASH_BITS.__and__, map(hash, gen_ids)))
         self.text = "".join(pieces)

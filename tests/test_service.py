@@ -197,6 +197,12 @@ class TestMalformedFiles:
             service.cohorts_containing(D3)  # only beta holds it: the error says beta could not be read
         assert "'beta' could not be read" in str(info.value)
 
+    def test_a_gen_id_with_a_line_break_is_m006(self, root):
+        (root / "cohorts" / "beta" / "membership.csv").write_text('stage,gen_id\ndraft,"d_a\nb"\n')
+        service = MembershipService(root)
+        assert service.cohorts_containing(D1) == ["alpha"]
+        assert "line break" in service.problems()["beta"][0].message
+
     def test_a_hand_edit_is_seen_without_refresh(self, root):
         service = MembershipService(root)
         assert service.cohorts_containing(D3) == ["beta"]
