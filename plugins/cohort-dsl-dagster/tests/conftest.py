@@ -61,8 +61,9 @@ def small_repo(tmp_path) -> Path:
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as test_instance:  # ephemeral storage, a temporary DAGSTER_HOME
-        yield test_instance
+    """An ephemeral instance (in-memory storage)."""
+    with dg.DagsterInstance.ephemeral() as ephemeral:
+        yield ephemeral
 
 
 @pytest.fixture
