@@ -21,9 +21,12 @@ INVALID_KEY_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
 MAX_PARTITIONS = 100_000
 
 
-def invalid_key_parts(key: str) -> list[str]:
-    """The substrings that make ``key`` an invalid partition key (none: valid)."""
-    return [part for part in INVALID_KEY_SUBSTRINGS if part in key] + ([] if key else ["the empty key"])
+def why_invalid_key(key: str) -> str | None:
+    """Why ``key`` is not a valid partition key (None when it is one)."""
+    bad = [repr(part) for part in INVALID_KEY_SUBSTRINGS if part in key]
+    if not key:
+        return "it is empty"
+    return f"it contains {', '.join(bad)}" if bad else None
 
 
 def partition_keys(context):
@@ -35,11 +38,11 @@ def partition_keys(context):
     if membership is None:
         return
     for stage in membership.layout.stages:
-        bad = invalid_key_parts(gen_id(stage.prefix, ["x"]))
-        if bad:
+        why = why_invalid_key(gen_id(stage.prefix, ["x"]))
+        if why:
             yield Diagnostic(PARTITION_KEY.code, f"the {stage.name} ids of layout {membership.layout.name!r} (prefix "
-                             f"{stage.prefix!r}) are not valid Dagster partition keys: they contain "
-                             f"{', '.join(repr(b) for b in bad)}", context.bundle.document.key_loc(("axes",)),
+                             f"{stage.prefix!r}) are not valid Dagster partition keys: {why}",
+                             context.bundle.document.key_loc(("axes",)),
                              PARTITION_KEY.severity, "give the layout's stage a prefix without '...' or control characters")
 
 

@@ -12,7 +12,7 @@ a time.
 
 from __future__ import annotations
 
-from cohort_dsl_dagster.guardrails import invalid_key_parts
+from cohort_dsl_dagster.guardrails import why_invalid_key
 
 SUFFIX = "_gens"
 
@@ -44,11 +44,10 @@ def register(instance, service, cohort_id: str, stages: list[str], chunk_size: i
                                  f"(stages: {', '.join(stages)})")
         keys = service.gen_ids(cohort_id, stage)
         for key in keys:
-            bad = invalid_key_parts(key)
-            if bad:
+            why = why_invalid_key(key)
+            if why:
                 raise PartitionError(f"gen id {key!r} of cohort {cohort_id} is not a valid Dagster partition key "
-                                     f"(it contains {', '.join(repr(b) for b in bad)}); nothing of stage {stage} "
-                                     "was registered")
+                                     f"({why}); nothing of stage {stage} was registered")
         name = definition_name(stage)
         existing = set(instance.get_dynamic_partitions(name))
         new = [key for key in keys if key not in existing]

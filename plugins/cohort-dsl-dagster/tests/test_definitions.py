@@ -169,3 +169,15 @@ def test_a_catalog_change_requests_every_cohort_checked_against_it(tmp_path, ins
     assert sensor.evaluate_tick(context).run_requests == []
     (data_root / "combos.csv").write_text("combo_id\nc1\nc2\nc3\nc4\n")
     assert [r.partition_key for r in sensor.evaluate_tick(context).run_requests] == ["alpha", "beta"]
+
+
+def test_an_id_that_is_not_a_partition_key_registers_nothing_of_its_stage(tmp_path, instance):
+    from cohort_dsl.service import MembershipService
+    from cohort_dsl_dagster.partitions import PartitionError, register
+
+    cohort = tmp_path / "cohorts" / "old"
+    cohort.mkdir(parents=True)
+    (cohort / "membership.csv").write_text("stage,gen_id\ndraft,d_ok\ndraft,d_2024...2025\n")
+    with pytest.raises(PartitionError, match=r"'d_2024\.\.\.2025'.*'\.\.\.'"):
+        register(instance, MembershipService(tmp_path), "old", ["draft"], 10)
+    assert instance.get_dynamic_partitions("draft_gens") == []
