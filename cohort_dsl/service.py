@@ -502,12 +502,16 @@ class MembershipService:
 
     def record(self, gen_id: str) -> Record:
         """The wide record of a gen id (from the first cohort, in sorted
-        order, that holds it)."""
+        order, that holds it): its wide membership file, or the
+        membership.csv of older tools when that has the wide columns."""
         cohort = self.cohorts_containing(gen_id)[0]
         path = self.root.wide_file(cohort)
         if not path.is_file():
-            raise UnknownName("gen id", gen_id, f"cohort {cohort!r} holds {gen_id!r} but has no {path.name}: rerun "
-                              f"`cohort-dsl materialize {cohort}` to write it")
+            path = self.membership_path(cohort)
+            if not set(WIDE_COLUMNS[:-1]) <= set(_header(path)):
+                raise UnknownName("gen id", gen_id, f"cohort {cohort!r} holds {gen_id!r} but has no "
+                                  f"{self.root.wide_file(cohort).name}: rerun `cohort-dsl materialize {cohort}` "
+                                  "to write it")
         if cohort in self._records:
             return next(r for r in self._records[cohort] if r.gen_id == gen_id)
         for record in iter_wide(path, cohort):

@@ -235,6 +235,7 @@ class TestOtherShapes:
         assert service.gen_ids("alpha", "draft") == [D1, D2]
         assert service.parent(evaluation(essay(D1, "e2"), "j1")) == essay(D1, "e2")
         assert service.children(D1) == [essay(D1, "e1"), essay(D1, "e2")]
+        assert service.record(essay(D1, "e2")).template_id == "e2"
 
     def test_a_parent_that_no_file_records_is_an_error_not_none(self, root):
         (root / "cohorts" / "alpha" / "membership_wide.csv").unlink()
@@ -242,6 +243,8 @@ class TestOtherShapes:
         assert service.parent(essay(D2, "e1")) == D2  # beta records it
         with pytest.raises(UnknownName, match="not recorded"):
             service.parent(essay(D1, "e1"))
+        with pytest.raises(UnknownName, match="membership_wide.csv"):
+            service.record(D1)
 
     def test_record_is_the_wide_row(self, root):
         record = MembershipService(root).record(essay(D2, "e2"))
