@@ -284,9 +284,9 @@ def _read_wide(path: Path, header: tuple, wanted: dict) -> tuple[dict, dict, int
     values, the records of the gen ids in ``wanted``, and the running hash
     of its ``(stage, gen_id)`` pairs."""
     from cohort_dsl.membership import Record
-    from cohort_dsl.service import _iter  # the service's streaming reader (read_wide holds every row)
+    from cohort_dsl.service import iter_rows  # streamed (read_wide holds every row)
 
-    rows = Side(_iter(path, header), header[8:])  # rows as read: a Record is made for the wanted ones only
+    rows = Side(iter_rows(path, header), header[8:])  # rows as read: a Record is made for the wanted ones only
     found: dict = {}
     check = 0
     for row in rows.watched():
