@@ -80,6 +80,8 @@ class Outcome:
     metadata_written: int = 0
     metadata_kept: int = 0
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    #: what the membership was computed from, as manifest.json records it
+    inputs: dict = field(default_factory=dict)
 
 
 def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataRoot) -> dict:

@@ -196,7 +196,27 @@ class Project:
             if bar is not None:
                 bar.close()
         outcome.diagnostics = list(dict.fromkeys(found + self.policy.apply(outcome.diagnostics)))
+        outcome.inputs = inputs
         return outcome
+
+    def inputs(self, cohort_id: str, *, extra_catalog_refs: Iterable = ()) -> dict:
+        """What a materialize of the cohort would be computed from now, as
+        its manifest.json records it: ``{"spec": {"digest", "files"},
+        "catalogs": {path: digest}}`` (docs/cohorts.md). A spec that does
+        not compile still gives the digests of what was read."""
+        from cohort_dsl.catalogs import catalog_files, settings_refs
+        from cohort_dsl.files import recording
+        from cohort_dsl.materialize import input_digests
+
+        config = self.data_root.require_cohort(cohort_id)
+        with recording() as reads:
+            self.catalogs(extra_catalog_refs)
+            try:
+                self.compile(config)
+            except SpecError:
+                pass
+        return input_digests(reads, config.parent,
+                             catalog_files(settings_refs(self.settings) + list(extra_catalog_refs)), self.data_root)
 
     # -- adoption (docs/cohorts.md, "Adopting cohort-dsl") ------------------------
     def new_cohort(self, cohort_id: str, *, from_id: str | None = None) -> Path:

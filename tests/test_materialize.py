@@ -409,3 +409,17 @@ def test_a_membership_changed_after_the_check_is_still_refused(project, monkeypa
     assert refusal.code == "M003" and "nothing was written" in refusal.message
     assert "'j2'" in refusal.message  # values, not only ids
     assert outputs(project) == before
+
+
+def test_project_inputs_are_what_the_manifest_records(project):
+    """What a materialize would be computed from now equals what the last
+    one recorded until a file it reads changes (the Dagster sensor compares them)."""
+    from cohort_dsl.project import Project
+
+    project_ = Project.load(start=project)
+    outcome = project_.materialize("alpha")
+    manifest = json.loads(outputs(project)["manifest.json"])
+    assert project_.inputs("alpha") == outcome.inputs == {"spec": manifest["spec"], "catalogs": manifest["catalogs"]}
+    edit_spec(project, "# alpha:", "# alpha (reviewed):")
+    assert project_.inputs("alpha")["spec"] != manifest["spec"]
+    assert project_.inputs("alpha")["catalogs"] == manifest["catalogs"]

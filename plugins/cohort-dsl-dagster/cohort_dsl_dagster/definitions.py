@@ -32,20 +32,14 @@ def load_project(data_root: Path, config: str | Path | None = None):
     return Project.load(config, start=data_root).override(data_root=data_root)
 
 
-def inputs_digest(project, cohort_id: str) -> tuple[str, dict[str, str], str]:
-    """SHA-256 of a cohort's spec bundle, of each configured catalog file,
-    and one digest over both: what the sensor compares."""
-    from cohort_dsl.catalogs import catalog_files, settings_refs
-    from cohort_dsl.materialize import bundle_hash
+def digest_of(inputs: dict) -> str:
+    """One digest over a cohort's inputs (the spec files and catalogs, as
+    ``Project.inputs`` and manifest.json record them): what the sensor compares."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode("utf-8")).hexdigest()
 
-    spec = bundle_hash(project.data_root.spec_dir(cohort_id))
-    catalogs = {}
-    for path in sorted(catalog_files(settings_refs(project.settings))):
-        try:
-            catalogs[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        except OSError as exc:
-            catalogs[path] = f"unreadable: {exc.strerror or exc}"
-    return spec, catalogs, hashlib.sha256(json.dumps([spec, catalogs]).encode("utf-8")).hexdigest()
+
+def inputs_digest(project, cohort_id: str) -> str:
+    return digest_of(project.inputs(cohort_id))
 
 
 def build_definitions(data_root: str | Path, *, chunk_size: int = 10_000,
@@ -104,7 +98,7 @@ def changed_cohorts(instance, project, cohorts: dg.StaticPartitionsDefinition, l
             if log is not None:
                 log.info(f"cohort {cohort} is new: reload the code location to materialize it")
             continue
-        digest = inputs_digest(project, cohort)[2]
+        digest = inputs_digest(project, cohort)
         if _last_digest(instance, cohort) != digest:
             yield dg.RunRequest(run_key=f"{cohort}:{digest}", partition_key=cohort)
 
@@ -126,7 +120,6 @@ def _materialize(context, project, force: bool, stages: list[str], chunk_size: i
     from cohort_dsl.service import MembershipService
 
     cohort = context.partition_key
-    spec, catalogs, digest = inputs_digest(project, cohort)  # before: a mid-run edit is seen as a change
     try:
         outcome = project.materialize(cohort, force=force)
     except SpecError as exc:
@@ -154,9 +147,10 @@ def _materialize(context, project, force: bool, stages: list[str], chunk_size: i
         "counts": dg.MetadataValue.json(outcome.counts),
         **{f"{stage}_count": n for stage, n in outcome.counts.items()},
         "membership_csv": dg.MetadataValue.path(str(project.data_root.membership_file(cohort))),
-        "spec_sha256": spec,
-        "catalogs_sha256": dg.MetadataValue.json(catalogs),
-        DIGEST_KEY: digest,
+        # the bytes this run compiled and checked (manifest.json has the same)
+        "spec_digest": outcome.inputs["spec"]["digest"],
+        "catalog_digests": dg.MetadataValue.json(outcome.inputs["catalogs"]),
+        DIGEST_KEY: digest_of(outcome.inputs),
         "changed": outcome.changed,
         "partitions_added": dg.MetadataValue.json(added),
     }
