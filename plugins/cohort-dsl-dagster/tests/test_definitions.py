@@ -3,9 +3,8 @@ real Dagster instances."""
 
 from __future__ import annotations
 
-import json
-
 import filecmp
+import json
 import shutil
 
 import dagster as dg
