@@ -596,6 +596,14 @@ def _unchanged(change: Change) -> str:
     return "no change"
 
 
+def _by_direction(change: Change):
+    """``(direction, causes)`` for added, then removed, when there are any."""
+    for direction in (ADDED, REMOVED):
+        causes = [c for c in change.causes if c.direction == direction]
+        if causes:
+            yield direction, causes
+
+
 def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
     """Summaries first (per stage, per cause), then up to ``limit`` records
     of each cause, with their values."""
@@ -610,10 +618,7 @@ def render_text(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
         out.write(f"{_unchanged(change)}\n")
         return
     extras = _extras(change)
-    for direction in (ADDED, REMOVED):
-        causes = [c for c in change.causes if c.direction == direction]
-        if not causes:
-            continue
+    for direction, causes in _by_direction(change):
         total = sum(c.total for c in causes)
         out.write(f"\n{direction}: {total:,} record{'s' if total != 1 else ''}, "
                   f"{len(causes)} cause{'s' if len(causes) != 1 else ''}\n")
@@ -658,10 +663,7 @@ def render_markdown(change: Change, out, limit: int = DEFAULT_LIMIT) -> None:
         out.write(f"\n{_unchanged(change).capitalize()}.\n")
         return
     extras = _extras(change)
-    for direction in (ADDED, REMOVED):
-        causes = [c for c in change.causes if c.direction == direction]
-        if not causes:
-            continue
+    for direction, causes in _by_direction(change):
         out.write(f"\n**{direction.capitalize()}**: {sum(c.total for c in causes):,} records\n\n")
         for cause in causes[:CAUSES_SHOWN]:
             where = f" (`{cause.location}`)" if _where(cause.location) else ""
