@@ -59,6 +59,9 @@ class Settings:
     #: plugin name -> its [tool.cohort-dsl.plugins.NAME] table, checked
     #: against the plugin's schema by :func:`check_plugin_settings`
     plugins: Mapping[str, Mapping] = field(default_factory=dict)
+    #: where each plugin table and its keys are written ("path:line:col"),
+    #: for the errors of :func:`check_plugin_settings`
+    plugin_locations: Mapping[tuple, str] = field(default_factory=dict, compare=False)
 
     def for_plugin(self, name: str) -> Mapping:
         """The settings table of the plugin registered as ``name`` ({} when none)."""
@@ -292,6 +295,8 @@ def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
         if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
             raise UsageError(f"{at('plugins')}: plugins must hold one table per plugin: [tool.{TABLE}.plugins.NAME]")
         values["plugins"] = {name: dict(table) for name, table in plugins.items()}
+        values["plugin_locations"] = {(name, *key): at("plugins", name, *key)
+                                      for name, table in plugins.items() for key in [(), *((k,) for k in table)]}
     return Settings(**values)
 
 
@@ -302,7 +307,11 @@ def check_plugin_settings(settings: Settings, registry) -> None:
     table and the key."""
     if not settings.plugins:
         return
-    where = f"{settings.path}: " if settings.path else ""
+    fallback = f"{settings.path}" if settings.path else "settings"
+
+    def where(*key) -> str:
+        return settings.plugin_locations.get(key) or settings.plugin_locations.get(key[:1]) or fallback
+
     for name, table in settings.plugins.items():
         heading = f"[tool.{TABLE}.plugins.{name}]"
         schema = registry.plugin_settings.get(name)
@@ -310,14 +319,15 @@ def check_plugin_settings(settings: Settings, registry) -> None:
             known = sorted(registry.plugin_settings)
             hint = did_you_mean(name, known) or (f"plugins with settings: {', '.join(known)}" if known
                                                  else "no installed plugin declares settings")
-            raise UsageError(f"{where}{heading}: no installed plugin named {name!r} has settings ({hint})")
+            raise UsageError(f"{where(name)}: {heading}: no installed plugin named {name!r} has settings ({hint})")
         from jsonschema import Draft202012Validator
 
         problems = sorted(Draft202012Validator(schema).iter_errors(table), key=lambda e: [str(p) for p in e.path])
         problem = problems[0] if problems else None
         if problem is not None:
-            key = ".".join(str(p) for p in problem.absolute_path) or "(the table)"
-            raise UsageError(f"{where}{heading} {key}: {problem.message}")
+            path = [str(p) for p in problem.absolute_path]
+            key = ".".join(path) or "(the table)"
+            raise UsageError(f"{where(name, *path[:1])}: {heading} {key}: {problem.message}")
 
 
 def _expect(value, kind, key, where):
