@@ -19,9 +19,11 @@ count is arithmetic, so it is known before any row exists.
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
+from operator import attrgetter
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
@@ -170,6 +172,13 @@ class Design:
     declared: dict[str, list] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     current_rule: object = None
+    #: axis -> its factor, for the factor list it was built from (see :meth:`where`)
+    _where: dict = field(default_factory=dict, repr=False, compare=False)
+    _where_for: tuple = field(default=(), repr=False, compare=False)
+    #: while a rule runs (see :meth:`begin_rule`): id -> (factor, rows) as the
+    #: rule found them, for the factors it filtered or joined; and the new factors
+    touched: dict = field(default_factory=dict, repr=False, compare=False)
+    made: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":
@@ -184,13 +193,20 @@ class Design:
     # -- reading ------------------------------------------------------------
     @property
     def count(self) -> int:
-        return prod(len(f.rows) for f in self.factors)
+        return prod(map(len, map(_ROWS, self.factors)))
+
+    def where(self) -> dict[str, Factor]:
+        """axis -> the factor holding it. Kept up to date by :meth:`join`;
+        rebuilt when the factor list was replaced or resized by other code,
+        so that a rule costs what it touches, not the number of factors."""
+        key = (id(self.factors), len(self.factors))
+        if self._where_for != key:
+            self._where = {axis: factor for factor in self.factors for axis in factor.axes}
+            self._where_for = key
+        return self._where
 
     def factor_of(self, axis: str) -> Factor:
-        for factor in self.factors:
-            if axis in factor.axes:
-                return factor
-        raise KeyError(axis)
+        return self.where()[axis]
 
     def domain(self, axis: str) -> list[str]:
         """The distinct current values of an axis, in factor order."""
@@ -211,6 +227,15 @@ class Design:
 
             raise error(UNKNOWN_NAME.code, f"unknown axis or rule {name!r}", location, did_you_mean(name, self.targets))
         return target
+
+    def begin_rule(self, rule) -> None:
+        """Start recording what ``rule`` changes (through :meth:`filter` and
+        :meth:`join`, the documented way for a rule to change factors)."""
+        self.current_rule = rule
+        self.touched, self.made = {}, []
+
+    def _touch(self, factor: Factor) -> None:
+        self.touched.setdefault(id(factor), (factor, factor.rows))
 
     # -- rules use these ----------------------------------------------------
     def define(self, name: str, kind: str, axes: tuple, decode, columns: tuple, location: Location | None = None,
@@ -252,6 +277,7 @@ class Design:
             raise ValueError("filter axes must share a factor; join them first")
         idx = [factor.axes.index(a) for a in axes]
         before = len(factor.rows)
+        self._touch(factor)
         if len(idx) == 1:
             i = idx[0]
             values = {k[0] for k in keep}
@@ -304,15 +330,24 @@ class Design:
         new_axes = sum((f.axes for f in touched), ())
         rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
         merged = Factor(new_axes, rows, touched[0].position, rules)
-        keep = [f for f in self.factors if not any(f is t for t in touched)]
-        keep.append(merged)
-        keep.sort(key=lambda f: f.position)
-        self.factors = keep
+        where = self.where()
+        factors = self.factors
+        for factor in touched:
+            self._touch(factor)
+            factors.remove(factor)  # by identity (a Factor has no __eq__)
+        insort(factors, merged, key=_POSITION)
+        where.update(dict.fromkeys(new_axes, merged))
+        self._where_for = (id(factors), len(factors))
+        self.made.append(merged)
         return merged
 
     def _label(self) -> str:
         rule = self.current_rule
         return rule.label if rule is not None else "(rule)"
+
+
+_ROWS = attrgetter("rows")
+_POSITION = attrgetter("position")
 
 
 def axis_target(axis: str) -> Target:
