@@ -114,6 +114,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         engine = get_engine()
     if max_rows is not None and max_rows != bundle.limits.max_rows:
         bundle = replace(bundle, limits=bundle.limits.updated(max_rows=max_rows))
+    refuse_huge_product(bundle)
     spec = parse_spec(bundle, engine.registry)
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
@@ -141,13 +142,52 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None) 
         raise SpecError(spec.diagnostics + design.diagnostics + exc.diagnostics) from None
     compiled = CompiledDesign(spec, design, columns, funnel,
                               spec.diagnostics + design.diagnostics + dropped_level_warnings(funnel, bundle))
-    limit = bundle.limits.max_rows
-    if compiled.count > limit:
-        over = error(ROW_LIMIT.code, f"the spec expands to {compiled.count:,} rows, above the limit of {limit:,}",
-                     bundle.document.key_loc(("axes",)),
-                     "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
-        raise SpecError(compiled.diagnostics + over.diagnostics)
+    if compiled.count > bundle.limits.max_rows:
+        raise SpecError(compiled.diagnostics + _over_limit(bundle, compiled.count).diagnostics)
     return compiled
+
+
+def _over_limit(bundle: Bundle, count: int, at_least: bool = False) -> SpecError:
+    return error(ROW_LIMIT.code, f"the spec expands to {'at least ' if at_least else ''}{count:,} rows, above the limit "
+                 f"of {bundle.limits.max_rows:,}", bundle.document.key_loc(("axes",)),
+                 "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
+
+
+def refuse_huge_product(bundle: Bundle) -> None:
+    """Without rules the row count is the product of the axes' distinct
+    levels: refuse (R014) as soon as the product of the axes read so far is
+    above the limit, counting each include's distinct values before any
+    per-level object is made (two 1M-line includes are refused in about
+    the time it takes to read them). Anything unusual (rules, a null axis,
+    a value that is not text, an include that cannot be read) is left to
+    the stages, which report it."""
+    from cohort_dsl.includes import is_include
+
+    data = bundle.document.data
+    axes = data.get("axes") if isinstance(data, dict) else None
+    if not isinstance(axes, dict) or data.get("rules"):
+        return
+    limit, count, skipped = bundle.limits.max_rows, 1, False
+    for name, value in axes.items():
+        if is_include(value):
+            if count > limit:  # over already: no need to read more
+                skipped = True
+                continue
+            try:
+                include = bundle.include(value, bundle.document.loc(("axes", name)))
+            except SpecError:
+                return
+            if include.header is None or not (len(include.header) == 1 or name in include.header):
+                return  # items YAML may type (counted by the stages), or a column error
+            column = 0 if len(include.header) == 1 else include.header.index(name)
+            distinct = len(set(include.rows) if len(include.header) == 1 else {row[column] for row in include.rows})
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            distinct = len(set(value))
+        else:
+            return
+        count *= distinct
+    if count > limit:
+        raise _over_limit(bundle, count, skipped)
 
 
 def initial_design(spec: Spec) -> Design:
