@@ -14,8 +14,6 @@ over a block of indices.
 
 from __future__ import annotations
 
-import hashlib
-
 _ROUNDS = 6
 _MASK64 = (1 << 64) - 1
 #: round functions are tabulated while a half is at most this many bits
@@ -29,6 +27,8 @@ class Permutation:
         bits = max(2, (n - 1).bit_length())
         self.half = (bits + 1) // 2
         self.mask = (1 << self.half) - 1
+        import hashlib  # here: loading it costs every command that never permutes
+
         self.keys = [
             int.from_bytes(hashlib.blake2b(f"cohort-dsl:{seed}:{r}".encode(), digest_size=8).digest(), "big")
             for r in range(_ROUNDS)
