@@ -114,12 +114,18 @@ def measure(argv: list[str], cwd: Path | None = None, stdout=subprocess.DEVNULL)
     return wall, rss, os.waitstatus_to_exitcode(status)
 
 
-def ab(a: list[str], b: list[str], repeat: int, cwd: Path | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Alternate A and B; medians of wall time and peak RSS for each."""
+def ab(a: list[str], b: list[str], repeat: int, cwd: Path | None = None,
+       b_stdout: Path | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Alternate A and B; medians of wall time and peak RSS for each
+    (``b_stdout``: a file B's standard output goes to)."""
     results: dict[str, list] = {"a": [], "b": []}
     for _ in range(repeat):
         for key, argv in (("a", a), ("b", b)):
-            wall, rss, _ = measure(argv, cwd)
+            if key == "b" and b_stdout is not None:
+                with open(b_stdout, "w") as out:
+                    wall, rss, _ = measure(argv, cwd, stdout=out)
+            else:
+                wall, rss, _ = measure(argv, cwd)
             results[key].append((wall, rss))
     def summary(runs):
         return statistics.median(w for w, _ in runs), statistics.median(r for _, r in runs)
@@ -225,28 +231,32 @@ def compile_section(table: Table, tmp: Path, tool: str, python: str, n: int, rep
     out = folder / "out.txt"
     for fmt, template in (("csv", floors.TIGHT_CSV), ("jsonl", floors.TIGHT_JSONL)):
         floor = floor_script(folder, fmt, template, n)
-        command = [tool, "compile", str(spec), "--format", fmt, "--out", str(out)]
-        (floor_t, floor_rss), (tool_t, tool_rss) = ab([python, str(floor), str(folder / "floor.txt")], command, repeat)
+        command = [tool, "compile", str(spec), "--format", fmt]
+        (floor_t, floor_rss), (tool_t, tool_rss) = ab([python, str(floor), str(folder / "floor.txt")], command, repeat,
+                                                      b_stdout=out)
         same_bytes(folder / "floor.txt", out, f"{fmt} compile")
         table.add(f"compile to {fmt.upper()}, {label}", tool_t, floor_t, "s", "<= 1.25x tight floor", 1.25,
-                  command=f"cohort-dsl compile SPEC --format {fmt} --out FILE")
+                  command=f"cohort-dsl compile SPEC --format {fmt} > FILE")
         if fmt == "csv":
             unseeded = tool_t
             table.add(f"compile peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 64 MB", 64, ratio=False)
     naive = floor_script(folder, "naive", floors.NAIVE_COMPILE, n)
     (naive_t, _), (tool_t, _) = ab([python, str(naive), str(folder / "naive.csv")],
-                                   [tool, "compile", str(spec), "--format", "csv", "--out", str(out)], repeat)
+                                   [tool, "compile", str(spec), "--format", "csv"], repeat, b_stdout=out)
     same_bytes(folder / "naive.csv", out, "naive compile")
     table.add(f"compile to CSV vs a naive csv.writer, {label}", tool_t, naive_t, "s", "(reference)")
     seeded = floor_script(folder, "seeded", floors.TIGHT_SEEDED, n, seed=7)
     (floor_t, _), (tool_t, _) = ab([python, str(seeded), str(folder / "seeded.csv")],
-                                   [tool, "compile", str(spec), "--seed", "7", "--out", str(out)], repeat)
+                                   [tool, "compile", str(spec), "--seed", "7"], repeat, b_stdout=out)
     same_bytes(folder / "seeded.csv", out, "seeded compile")
     table.add(f"compile --seed 7, {label}", tool_t, floor_t, "s", "<= 1.25x tight seeded floor", 1.25,
-              command="cohort-dsl compile SPEC --seed 7 --out FILE")
+              command="cohort-dsl compile SPEC --seed 7 > FILE")
     table.add(f"compile --seed 7 vs unseeded compile, {label}", tool_t, unseeded, "s", "<= 3x unseeded", 3)
     small = make_spec(tmp / "rows100000", 100_000)
-    small_rss = [measure([tool, "compile", str(small), "--out", str(out)])[1] for _ in range(repeat)]
+    small_rss = []
+    for _ in range(repeat):
+        with open(out, "w") as handle:
+            small_rss.append(measure([tool, "compile", str(small)], stdout=handle)[1])
     growth = tool_rss / statistics.median(small_rss)
     table.add(f"compile RSS, {label} / 100,000 rows", growth, 0, "x", "<= 1.10x (flat in rows)", 1.10, ratio=False)
     membership = floor_script(folder, "membership", floors.MEMBERSHIP, n)
@@ -267,11 +277,11 @@ def big_axis_section(table: Table, tmp: Path, tool: str, python: str, levels: in
     out = folder / "out.csv"
     (floor_t, floor_rss), (tool_t, tool_rss) = ab(
         [python, str(floor), str(big), str(folder / "floor.csv")],
-        [tool, "compile", str(folder / "spec"), "--max-rows", str(10 * levels), "--out", str(out)], repeat)
+        [tool, "compile", str(folder / "spec"), "--max-rows", str(10 * levels)], repeat, b_stdout=out)
     same_bytes(folder / "floor.csv", out, "big-axis compile")
     label = f"one axis of {levels:,} levels x 10 ({10 * levels:,} rows)"
     table.add(f"compile, {label}", tool_t, floor_t, "s", "<= 2x tight floor", 2,
-              command="cohort-dsl compile SPEC --max-rows N --out FILE")
+              command="cohort-dsl compile SPEC --max-rows N > FILE")
     table.add(f"compile peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 2x floor RSS", 2)
 
 
