@@ -180,7 +180,7 @@ def refuse_huge_product(bundle: Bundle) -> None:
             if include.header is None or not (len(include.header) == 1 or name in include.header):
                 return  # items YAML may type (counted by the stages), or a column error
             column = 0 if len(include.header) == 1 else include.header.index(name)
-            distinct = len(set(include.rows) if len(include.header) == 1 else {row[column] for row in include.rows})
+            distinct = include.distinct(column)
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             distinct = len(set(value))
         else:
@@ -212,7 +212,7 @@ def initial_design(spec: Spec) -> Design:
     for name in names:
         decl = declarations.get(name)
         if decl is not None and decl.levels is not None:
-            levels[name], origins[name] = decl.levels, dict(decl.origins)
+            levels[name], origins[name] = decl.levels, decl.origins
             continue
         found = introduced.get(name)
         if not found:
@@ -221,6 +221,7 @@ def initial_design(spec: Spec) -> Design:
         levels[name], origins[name] = list(found), dict(found)
     design = Design.from_levels(levels, limits)
     design.origins = origins
+    design.shared_origins = {decl.name for decl in spec.axes if decl.levels is not None and decl.origins is origins.get(decl.name)}
     design.declared = levels
     return design
 

@@ -170,6 +170,8 @@ class Design:
     origins: dict[str, dict[str, Location]] = field(default_factory=dict)
     # axis -> the levels it started with (declared, or listed by tuples)
     declared: dict[str, list] = field(default_factory=dict)
+    #: axes whose ``origins`` are the declaration's dict (a million levels need not be copied)
+    shared_origins: set = field(default_factory=set, repr=False, compare=False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     current_rule: object = None
     #: axis -> its factor, for the factor list it was built from (see :meth:`where`)
@@ -246,7 +248,15 @@ class Design:
         return target
 
     def note_origin(self, axis: str, value: str, location: Location) -> None:
-        self.origins.setdefault(axis, {}).setdefault(value, location)
+        found = self.origins.get(axis)
+        if found is None:
+            found = self.origins[axis] = {}
+        elif value in found:
+            return
+        elif axis in self.shared_origins:  # the declaration's own: copied before the first change
+            found = self.origins[axis] = dict(found)
+            self.shared_origins.discard(axis)
+        found[value] = location
 
     def report(self, diagnostic: Diagnostic) -> None:
         """Record a non-fatal finding (a warning, usually)."""

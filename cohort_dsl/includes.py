@@ -71,6 +71,12 @@ class Include:
     def name(self) -> str:
         return os.path.basename(self.path)
 
+    def distinct(self, column: int) -> int:
+        """How many distinct values a CSV column holds."""
+        if isinstance(self.rows, OneColumn):
+            return len(set(self.rows.cells))
+        return len({row[column] for row in self.rows})
+
     def header_location(self) -> Location:
         return Location(self.path, self.header_line)
 
@@ -92,6 +98,8 @@ class Include:
                 self.header_location(),
                 hint=did_you_mean(axis, self.header) if axis else None,
             )
+        if isinstance(self.rows, OneColumn):
+            return list(zip(self.rows.cells, self.locations))
         return [(row[index], loc) for row, loc in zip(self.rows, self.locations)]
 
     def select(self, columns: list[str], what: str) -> list[tuple[tuple, Location]]:
@@ -223,12 +231,36 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
         cells = list(map(str.strip, lines))
         if not all(cells):
             return None
-        rows = list(zip(cells))
+        rows = OneColumn(cells)
     else:
         rows = [tuple(map(str.strip, line.split(","))) for line in lines]
         if any(len(row) != width for row in rows) or not all(map(all, rows)):
             return None
     return Include(path, header, rows, LineLocations(path, 2, len(rows)), 1)
+
+
+class OneColumn(Sequence):
+    """The rows of a one-column CSV, ``(cell,)`` each, made when read: the
+    cells are held once, not a tuple per row."""
+
+    __slots__ = ("cells",)
+
+    def __init__(self, cells: list[str]):
+        self.cells = cells
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(zip(self.cells[index]))
+        return (self.cells[index],)
+
+    def __iter__(self):
+        return zip(self.cells)
+
+    def __eq__(self, other) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
 
 class LineLocations(Sequence):

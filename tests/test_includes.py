@@ -403,7 +403,7 @@ def test_plain_csv_reader_reads_what_the_general_reader_reads(text):
             include = reader(text, "items/a.csv")
         except SpecError as exc:
             return [(d.code, d.message, d.location) for d in exc.diagnostics]
-        return include.header, include.rows, list(include.locations), include.header_line
+        return include.header, list(include.rows), list(include.locations), include.header_line
 
     assert outcome(_read_csv) == outcome(_read_any_csv)
 
