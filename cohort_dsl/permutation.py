@@ -72,17 +72,20 @@ class Permutation:
         first, *rest = [[self._round(r, key) for r in range(1 << half)] for key in self.keys]
         lows = list(range(1 << half))
 
+        *middle, last = rest
+
         def rounds(left: list, right: list) -> list:
-            for table in rest:
+            for table in middle:
                 left, right = right, [lv ^ table[rv] for lv, rv in zip(left, right)]
-            return [(lv << half) | rv for lv, rv in zip(left, right)]
+            # the last round and the join in one pass: left' = right, right' = left ^ F(right)
+            return [(rv << half) | (lv ^ last[rv]) for lv, rv in zip(left, right)]
 
         for high in range((count + mask) >> half):
             # x = high << half | low for every low: the first round is one xor
             xs = rounds(lows, [high ^ t for t in first])
             if (high + 1) << half > count:
                 del xs[count - (high << half):]  # walk only indices in range: their cycles reach it
-            walking = [k for k, x in enumerate(xs) if x >= n]
+            walking = [k for k, x in enumerate(xs) if x >= n] if max(xs) >= n else []
             while walking:  # cycle-walk the few that landed outside range(n)
                 again = [xs[k] for k in walking]
                 for k, x in zip(walking, rounds([x & mask for x in again], [(x >> half) ^ first[x & mask] for x in again])):
