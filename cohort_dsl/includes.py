@@ -12,9 +12,9 @@ Formats (by extension):
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
@@ -203,6 +203,9 @@ def read(path: Path, at: Location, limits: Limits) -> Include:
     return include
 
 
+_FIELD_LIMIT = 131_072  # csv.field_size_limit() by default
+
+
 def _read_csv(text: str, path: str) -> Include:
     return _read_plain_csv(text, path) or _read_any_csv(text, path)
 
@@ -218,7 +221,7 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
-    if not lines:
+    if not lines or max(map(len, lines)) > _FIELD_LIMIT:  # csv refuses a longer field
         return None
     header = tuple(map(str.strip, lines[0].split(",")))
     width = len(header)

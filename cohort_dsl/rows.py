@@ -157,15 +157,10 @@ class RowPlan:
             return
         from cohort_dsl.permutation import Permutation  # here: csv_field is imported on the lint path
 
-        reversed_rows = list(reversed(factor_rows))
-        sizes = [len(rows) for rows in reversed_rows]
+        radices = _radices(factor_rows)
         for block in Permutation(n, seed).take(take):
             for j in block:
-                parts = []
-                for rows, size in zip(reversed_rows, sizes):
-                    j, digit = divmod(j, size)
-                    parts.append(rows[digit])
-                yield sum(reversed(parts), ())
+                yield _decode(j, radices)
 
 
 class _Lines:
@@ -258,18 +253,29 @@ class _OuterTexts(dict):
 
     def __init__(self, outer_rows: list, outer_text):
         super().__init__()
-        self.reversed_rows = [(rows, len(rows)) for rows in reversed(outer_rows)]
+        self.radices = _radices(outer_rows)
         self.outer_text = outer_text
 
     def __missing__(self, index: int) -> str:
         if len(self) >= OUTER_TEXTS:
             self.clear()
-        parts, rest = [], index
-        for rows, size in self.reversed_rows:
-            rest, digit = divmod(rest, size)
-            parts.append(rows[digit])
-        text = self[index] = self.outer_text(sum(reversed(parts), ()))
+        text = self[index] = self.outer_text(_decode(index, self.radices))
         return text
+
+
+def _radices(factor_rows: list) -> list:
+    """The factors' rows with their sizes, last factor first, for :func:`_decode`."""
+    return [(rows, len(rows)) for rows in reversed(factor_rows)]
+
+
+def _decode(index: int, radices: list) -> tuple:
+    """Row ``index`` of the product of the factors (last fastest), by
+    mixed-radix arithmetic, as one flat tuple."""
+    parts = []
+    for rows, size in radices:
+        index, digit = divmod(index, size)
+        parts.append(rows[digit])
+    return sum(reversed(parts), ())
 
 
 def _chunks(iterable, size: int):

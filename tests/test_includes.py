@@ -391,6 +391,7 @@ class TestRelationsByHeaderName:
 PLAIN_OR_NOT = [
     "a\nx\ny\n", "a\r\nx\r\n y \r\n", "a\rx\ry", "a,b\nx,1\ny , 2\n", "a\nx\n\ny\n", "a\n\"x\"\ny\n",
     "a,b\nx,1\ny\n", "a\nx,1\n", "a,a\nx,y\n", "a\nx\n \n", "a,b\nx,\n", " a \nx", "a\nx\0y\n", "\n\na\nx\n",
+    "a\n" + "x" * 131_073 + "\n",
 ]
 
 
