@@ -23,7 +23,7 @@ from bisect import insort
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
@@ -308,35 +308,31 @@ class Design:
             if not any(f is factor for f in touched):
                 touched.append(factor)
         touched.sort(key=lambda f: f.position)
-        plans = []
+        plans = []  # per factor: the key of a constraint row, and the factor's rows by key
         for factor in touched:
-            f_idx = [factor.axes.index(a) for a in axes if a in factor.axes]
-            c_idx = [axes.index(a) for a in axes if a in factor.axes]
-            index: dict[tuple, list] = {}
+            f_key = itemgetter(*[factor.axes.index(a) for a in axes if a in factor.axes])
+            c_key = itemgetter(*[axes.index(a) for a in axes if a in factor.axes])
+            index: dict = {}  # keys are scalars for one axis, tuples for several (as itemgetter gives them)
             for row in factor.rows:
-                index.setdefault(tuple(row[i] for i in f_idx), []).append(row)
-            plans.append((c_idx, index))
+                index.setdefault(f_key(row), []).append(row)
+            plans.append((c_key, index))
         # Count before building: a join may not create more rows than allowed.
-        total = 0
-        for row in constraint:
-            n = 1
-            for c_idx, index in plans:
-                n *= len(index.get(tuple(row[i] for i in c_idx), ()))
-                if not n:
-                    break
-            total += n
+        empty: list = []
+
+        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
+            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
+
+        total = sum(prod(map(len, found)) for found in matches())
         if total > self.limits.max_rows:
             rule = self.current_rule
             raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
                         getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
         rows: list[tuple] = []
-        empty: list = []
-        for row in constraint:
-            matches = [index.get(tuple(row[i] for i in c_idx), empty) for c_idx, index in plans]
-            if len(matches) == 1:
-                rows.extend(matches[0])
+        for found in matches():
+            if len(found) == 1:
+                rows.extend(found[0])
             else:
-                rows.extend(sum(combo, ()) for combo in product(*matches))
+                rows.extend(sum(combo, ()) for combo in product(*found))
         new_axes = sum((f.axes for f in touched), ())
         rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
         merged = Factor(new_axes, rows, touched[0].position, rules)
