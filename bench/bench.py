@@ -180,7 +180,7 @@ class Table:
 
     def add(self, name, tool_value, floor_value, unit, target, limit=None, ratio=True, command=""):
         """``limit``: the most the ratio (or, without a floor, the value) may be."""
-        fmt = {"s": "{:.3f} s", "MB": "{:.1f} MB", "x": "{:.2f}x"}[unit]
+        fmt = {"s": "{:.3f} s", "MB": "{:.1f} MB", "x": "{:.2f}x", "B": "{:.0f} bytes"}[unit]
         value = tool_value / floor_value if ratio and floor_value else tool_value
         ratio_text = f"{value:.2f}x" if ratio and floor_value else ""
         ok = "" if limit is None else ("yes" if value <= limit else "**no**")
@@ -309,7 +309,7 @@ def pair_section(table: Table, tmp: Path, tool: str, python: str, entries: int, 
     label = f"a pair with {entries:,} allowed entries (CSV)"
     table.add(f"explain, {label}", tool_t, floor_t, "s", "<= 1.5x tight floor", 1.5, command="cohort-dsl explain SPEC")
     table.add(f"explain peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 2x floor RSS", 2)
-    table.add(f"explain RSS above the floor per entry, {label}", (tool_rss - floor_rss) * 2**20 / entries, 0, "x",
+    table.add(f"explain RSS above the floor per entry, {label}", (tool_rss - floor_rss) * 2**20 / entries, 0, "B",
               f"<= 300 bytes (raw text: {raw / entries:.0f} bytes)", 300, ratio=False)
 
 
