@@ -6,15 +6,9 @@
 Each measurement alternates floor and tool (A/B/A/B …, ``--repeat`` times)
 and reports medians, so machine noise hits both sides. Wall time and peak
 RSS come from the operating system (``os.wait4``) for each child process.
-
-- compile: ``cohort-dsl compile --format csv --out FILE`` vs a plain script
-  doing ``itertools.product`` over the same columns into ``csv.writer``;
-- membership: ``cohort-dsl membership --wide`` vs a plain loop computing the
-  three stage ids per row with ``hashlib.blake2b`` and writing one line;
-- start-up: ``cohort-dsl --version`` vs ``python -c pass``;
-- lint: one bundle with catalogs (cold: ``--no-cache``; warm: cached) and 50
-  bundles, vs ``python -c pass``;
-- refusal: a spec whose count is 10**10.
+The floors (``bench/floors.py``) are the tightest simple pure-Python
+programs producing the same bytes as the tool (checked here), plus naive
+ones for reference. Every row says whether it is within its target.
 
 The synthetic spec has five declared axes (one from a CSV include), a tuple
 read from a CSV include (three tuple-only axes), a pair read from a CSV
@@ -36,6 +30,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import floors
+
 DRAFT_TEMPLATES = ["creative-synthesis-v7", "creative-synthesis-v10", "problem-solving-v3",
                    "application-implementation-v2", "gwern_original"]
 ESSAYS = [(f"essay-theme-v{i}", f"llm-{i % 3}", f"eval-tpl-{i}") for i in range(5)]
@@ -51,7 +47,7 @@ def combos(rows: int) -> list[str]:
 def make_spec(folder: Path, rows: int) -> Path:
     spec = folder / "spec"
     (spec / "items").mkdir(parents=True)
-    (spec / "items" / "combos.csv").write_text("combo_id\n" + "".join(c + "\n" for c in combos(rows)))
+    write_lines(spec / "items" / "combos.csv", "combo_id", combos(rows))
     (spec / "items" / "essays.csv").write_text(
         "essay_template,essay_llm,evaluation_template\n" + "".join(",".join(e) + "\n" for e in ESSAYS))
     (spec / "items" / "judges.csv").write_text("draft_llm,evaluation_llm\n" + "".join(",".join(j) + "\n" for j in JUDGES))
@@ -77,62 +73,59 @@ def make_spec(folder: Path, rows: int) -> Path:
     return spec
 
 
-# The floors: plain scripts over the same columns and values, producing the
-# same number of rows (5 draft templates x 2 writers x 2 judges x 5 essays x
-# 2 replicates per combo = 200).
-COMPILE_FLOOR = """\
-import csv, itertools, sys
-combos = [f"combo_v1_{{i:06d}}" for i in range({n})]
-columns = [combos, {dt!r}, ["sonnet-4", "gemini_25_pro"], {et!r}, ["llm-0"], ["eval-tpl-0"], ["gpt-5", "sonnet-4"], ["1", "2"]]
-with open(sys.argv[1], "w", newline="") as handle:
-    writer = csv.writer(handle, lineterminator="\\n")
-    writer.writerow({cols!r})
-    writer.writerows(itertools.product(*columns))
-"""
-
-MEMBERSHIP_FLOOR = """\
-import hashlib, itertools, sys
-DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-def gen_id(prefix, text):
-    n = int.from_bytes(hashlib.blake2b(text.lower().encode(), digest_size=10).digest(), "big")
-    out = []
-    while n:
-        n, r = divmod(n, 36)
-        out.append(DIGITS[r])
-    return prefix + "".join(reversed(out))
-combos = [f"combo_v1_{{i:06d}}" for i in range({n})]
-columns = [combos, {dt!r}, ["sonnet-4", "gemini_25_pro"], {et!r}, ["llm-0"], ["eval-tpl-0"], ["gpt-5", "sonnet-4"], ["1", "2"]]
-out = sys.stdout
-for combo, dt, dl, et, el, vt, vl, rep in itertools.product(*columns):
-    d = gen_id("d_", f"{{combo}}|{{dt}}|{{dl}}|1")
-    e = gen_id("e_", f"{{d}}|{{et}}|1")
-    v = gen_id("v_", f"{{e}}|{{vt}}|{{vl}}|{{rep}}")
-    out.write(f"evaluation,{{v}},bench,{{e}},{{combo}},{{vt}},{{vl}},{{rep}}\\n")
-"""
-
-
-def floor_script(folder: Path, name: str, template: str, rows: int) -> Path:
+def floor_script(folder: Path, name: str, template: str, rows: int = 0, **values) -> Path:
     path = folder / f"floor_{name}.py"
-    path.write_text(template.format(n=rows // 200, dt=DRAFT_TEMPLATES, et=[e[0] for e in ESSAYS], cols=COLUMNS))
+    path.write_text(template.format(n=rows // 200, dt=DRAFT_TEMPLATES, judges=JUDGES_BY_DRAFT, essays=ESSAYS,
+                                    cols=COLUMNS, **values))
     return path
+
+
+#: the judges pair as (draft_llm, evaluation_llm), in the order of its CSV
+JUDGES_BY_DRAFT = JUDGES
+
+
+#: children run as installed code runs: with bytecode caching (a
+#: PYTHONDONTWRITEBYTECODE environment would make every run compile every module)
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def write_lines(path: Path, header: str, lines) -> None:
+    """Write a big generated file in chunks: the benchmark's own peak RSS
+    stays small (Linux counts the parent's peak in a child's ``ru_maxrss``)."""
+    with open(path, "w") as handle:
+        handle.write(header + "\n")
+        chunk = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) == 10_000:
+                handle.write("\n".join(chunk) + "\n")
+                chunk = []
+        if chunk:
+            handle.write("\n".join(chunk) + "\n")
 
 
 def measure(argv: list[str], cwd: Path | None = None, stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
     """Wall seconds, peak RSS (MB) and exit code of one child process."""
     start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=stdout, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(argv, cwd=cwd, stdout=stdout, stderr=subprocess.DEVNULL, env=CHILD_ENV)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
     rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
     return wall, rss, os.waitstatus_to_exitcode(status)
 
 
-def ab(a: list[str], b: list[str], repeat: int, cwd: Path | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Alternate A and B; medians of wall time and peak RSS for each."""
+def ab(a: list[str], b: list[str], repeat: int, cwd: Path | None = None,
+       b_stdout: Path | None = None) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Alternate A and B; medians of wall time and peak RSS for each
+    (``b_stdout``: a file B's standard output goes to)."""
     results: dict[str, list] = {"a": [], "b": []}
     for _ in range(repeat):
         for key, argv in (("a", a), ("b", b)):
-            wall, rss, _ = measure(argv, cwd)
+            if key == "b" and b_stdout is not None:
+                with open(b_stdout, "w") as out:
+                    wall, rss, _ = measure(argv, cwd, stdout=out)
+            else:
+                wall, rss, _ = measure(argv, cwd)
             results[key].append((wall, rss))
     def summary(runs):
         return statistics.median(w for w, _ in runs), statistics.median(r for _, r in runs)
@@ -166,94 +159,257 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
+def digest(path: Path) -> str:
+    import hashlib
+
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest() if hasattr(hashlib, "file_digest") else \
+            hashlib.sha256(handle.read()).hexdigest()
+
+
+def same_bytes(a: Path, b: Path, what: str) -> None:
+    if digest(a) != digest(b):
+        sys.exit(f"the {what} floor does not produce the tool's bytes ({a} vs {b}): fix the floor")
+
+
+class Table:
+    """The rows of the report: measurement, tool, floor, ratio, target, within it?, command."""
+
+    def __init__(self):
+        self.rows: list[tuple[str, ...]] = []
+
+    def add(self, name, tool_value, floor_value, unit, target, limit=None, ratio=True, command=""):
+        """``limit``: the most the ratio (or, without a floor, the value) may be."""
+        fmt = {"s": "{:.3f} s", "MB": "{:.1f} MB", "x": "{:.2f}x", "B": "{:.0f} bytes"}[unit]
+        value = tool_value / floor_value if ratio and floor_value else tool_value
+        ratio_text = f"{value:.2f}x" if ratio and floor_value else ""
+        ok = "" if limit is None else ("yes" if value <= limit else "**no**")
+        row = (name, fmt.format(tool_value), fmt.format(floor_value) if floor_value else "", ratio_text, target, ok,
+               f"`{command}`" if command else "")
+        self.rows.append(row)
+        print(f"{name:<52} {row[1]:>10} {row[2]:>10} {ratio_text:>7}   {target:<34} {ok}", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000", help="row counts (comma-separated)")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic spec")
+    parser.add_argument("--big-levels", type=int, default=1_000_000, help="levels of the one big axis")
+    parser.add_argument("--pair-entries", type=int, default=100_000, help="allowed entries of the big pair")
+    parser.add_argument("--rules", type=int, default=800, help="pair rules (compared with twice as many)")
     parser.add_argument("--repeat", type=int, default=3, help="A/B rounds per measurement (medians are reported)")
     parser.add_argument("--bundles", type=int, default=50, help="bundles for the many-bundle lint")
     parser.add_argument("--tool", default=str(Path(sys.executable).with_name("cohort-dsl")), help="the cohort-dsl executable")
     parser.add_argument("--write", metavar="FILE", help="also write the table (markdown) to FILE")
     args = parser.parse_args()
-    tool, python = args.tool, sys.executable
+    tool, python, repeat = args.tool, sys.executable, args.repeat
     if not Path(tool).exists():
         sys.exit(f"{tool} not found: install cohort-dsl in this environment (see README) or pass --tool")
-    sizes = [int(s) for s in args.sizes.split(",")]
-    rows: list[tuple[str, str, str, str, str]] = []  # measurement, tool, floor, ratio, target
-    peaks: dict[str, dict[int, float]] = {"compile": {}, "membership": {}}
-
-    def add(name, tool_value, floor_value, unit, target, ratio=True):
-        fmt = "{:.3f} s" if unit == "s" else "{:.1f} MB"
-        ratio_text = f"{tool_value / floor_value:.2f}x" if ratio and floor_value else ""
-        rows.append((name, fmt.format(tool_value), fmt.format(floor_value) if floor_value else "", ratio_text, target))
-        print(f"{name:<44} {rows[-1][1]:>10} {rows[-1][2]:>10} {ratio_text:>7}   target {target}", flush=True)
-
+    table = Table()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     with tempfile.TemporaryDirectory(prefix="cohort-dsl-bench-") as tmp:
         tmp = Path(tmp)
         print(f"machine: {machine()}\n")
-        for n in sizes:
-            folder = tmp / f"rows{n}"
-            spec = make_spec(folder, n)
-            compile_floor = floor_script(folder, "compile", COMPILE_FLOOR, n)
-            membership_floor = floor_script(folder, "membership", MEMBERSHIP_FLOOR, n)
-            (floor_c, floor_c_rss), (tool_c, tool_c_rss) = ab(
-                [python, str(compile_floor), str(folder / "floor.csv")],
-                [tool, "compile", str(spec), "--format", "csv", "--out", str(folder / "out.csv")], args.repeat)
-            label = f"{n:,} rows"
-            add(f"compile to CSV, {label}", tool_c, floor_c, "s", "<= 1.25x floor")
-            add(f"compile peak RSS, {label}", tool_c_rss, floor_c_rss, "MB", "<= 64 MB, flat", ratio=False)
-            peaks["compile"][n] = tool_c_rss
-            (floor_m, floor_m_rss), (tool_m, tool_m_rss) = ab(
-                [python, str(membership_floor)],
-                [tool, "membership", str(spec), "--cohort-id", "bench", "--wide"], args.repeat)
-            add(f"membership --wide, {label}", tool_m, floor_m, "s", "<= 1.5x floor")
-            add(f"membership peak RSS, {label}", tool_m_rss, floor_m_rss, "MB", "<= 64 MB, flat", ratio=False)
-            peaks["membership"][n] = tool_m_rss
-        if len(sizes) > 1:
-            for what, by_size in peaks.items():
-                low, high = by_size[sizes[0]], by_size[sizes[-1]]
-                print(f"{what} RSS growth {sizes[0]:,} -> {sizes[-1]:,} rows: {100 * (high / low - 1):+.1f}%")
-                rows.append((f"{what} RSS growth, {sizes[0]:,} -> {sizes[-1]:,} rows", f"{100 * (high / low - 1):+.1f} %",
-                             "", "", "within 10 %"))
-
-        baseline = [python, "-c", "pass"]
-        (base, _), (version, _) = ab(baseline, [tool, "--version"], max(args.repeat, 10))
-        add("cohort-dsl --version", version, base, "s", "<= 0.08 s")
-        one = data_repo(tmp, 1)
-        bundle = next((one / "data" / "cohorts").iterdir()) / "spec" / "config.yaml"
-        (base, _), (cold, _) = ab(baseline, [tool, "lint", "--no-cache", str(bundle)], max(args.repeat, 10), cwd=one)
-        add("lint one bundle + catalogs (no cache)", cold, base, "s", "<= 0.15 s")
-        measure([tool, "lint", str(bundle)], cwd=one)  # fill the cache
-        (base, _), (warm, _) = ab(baseline, [tool, "lint", str(bundle)], max(args.repeat, 10), cwd=one)
-        add("lint one bundle + catalogs (cached)", warm, base, "s", "<= 0.15 s")
-        many = data_repo(tmp, args.bundles)
-        (base, _), (cold_many, _) = ab(baseline, [tool, "lint", "--all", "--no-cache"], args.repeat, cwd=many)
-        add(f"lint {args.bundles} bundles (no cache)", cold_many, base, "s", "<= 1.5 s")
-        measure([tool, "lint", "--all"], cwd=many)
-        (base, _), (warm_many, _) = ab(baseline, [tool, "lint", "--all"], args.repeat, cwd=many)
-        add(f"lint {args.bundles} bundles (cached)", warm_many, base, "s", "<= 1.5 s")
-        huge = make_spec(tmp / "huge", 200)
-        config = huge / "config.yaml"
-        config.write_text(config.read_text().replace("evaluation_template_replicate: [1, 2]",
-                                                     "evaluation_template_replicate: [" + ", ".join(str(i) for i in range(1, 1001)) + "]")
-                          .replace("draft_llm: [sonnet-4, gemini_25_pro]", "draft_llm: [sonnet-4, gemini_25_pro]\n  "
-                                   "seed_axis: [" + ", ".join(f"s{i}" for i in range(1000)) + "]\n  "
-                                   "other_axis: [" + ", ".join(f"o{i}" for i in range(1000)) + "]"))
-        refusals = [measure([tool, "compile", str(huge)]) for _ in range(3)]
-        assert all(code == 1 for _, _, code in refusals), "the huge spec must be refused"
-        add("refuse a 10^10-row spec", statistics.median(w for w, _, _ in refusals), 0, "s", "<= 0.5 s", ratio=False)
-
+        measure([tool, "rules"])  # write the bytecode caches once
+        compile_section(table, tmp, tool, python, args.rows, repeat)
+        big_axis_section(table, tmp, tool, python, args.big_levels, repeat)
+        pair_section(table, tmp, tool, python, args.pair_entries, repeat)
+        rules_section(table, tmp, tool, args.rules, repeat)
+        refusal_section(table, tmp, tool, python, repeat)
+        lint_section(table, tmp, tool, python, args.bundles, repeat)
+        stale_section(table, tmp, tool, args.rows, repeat)
+    if load is not None:
+        print(f"\nload average (1 min) at the start: {load:.2f}")
     if args.write:
-        write_table(Path(args.write), rows)
+        write_table(Path(args.write), table.rows, load, args)
     return 0
 
 
-def write_table(path: Path, rows) -> None:
+def compile_section(table: Table, tmp: Path, tool: str, python: str, n: int, repeat: int) -> None:
+    folder = tmp / f"rows{n}"
+    spec = make_spec(folder, n)
+    label = f"{n:,} rows"
+    out = folder / "out.txt"
+    for fmt, template in (("csv", floors.TIGHT_CSV), ("jsonl", floors.TIGHT_JSONL)):
+        floor = floor_script(folder, fmt, template, n)
+        command = [tool, "compile", str(spec), "--format", fmt]
+        (floor_t, floor_rss), (tool_t, tool_rss) = ab([python, str(floor), str(folder / "floor.txt")], command, repeat,
+                                                      b_stdout=out)
+        same_bytes(folder / "floor.txt", out, f"{fmt} compile")
+        table.add(f"compile to {fmt.upper()}, {label}", tool_t, floor_t, "s", "<= 1.25x tight floor", 1.25,
+                  command=f"cohort-dsl compile SPEC --format {fmt} > FILE")
+        if fmt == "csv":
+            unseeded = tool_t
+            table.add(f"compile peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 64 MB", 64, ratio=False)
+    naive = floor_script(folder, "naive", floors.NAIVE_COMPILE, n)
+    (naive_t, _), (tool_t, _) = ab([python, str(naive), str(folder / "naive.csv")],
+                                   [tool, "compile", str(spec), "--format", "csv"], repeat, b_stdout=out)
+    same_bytes(folder / "naive.csv", out, "naive compile")
+    table.add(f"compile to CSV vs a naive csv.writer, {label}", tool_t, naive_t, "s", "(reference)")
+    seeded = floor_script(folder, "seeded", floors.TIGHT_SEEDED, n, seed=7)
+    (floor_t, _), (tool_t, _) = ab([python, str(seeded), str(folder / "seeded.csv")],
+                                   [tool, "compile", str(spec), "--seed", "7"], repeat, b_stdout=out)
+    same_bytes(folder / "seeded.csv", out, "seeded compile")
+    table.add(f"compile --seed 7, {label}", tool_t, floor_t, "s", "<= 1.25x tight seeded floor", 1.25,
+              command="cohort-dsl compile SPEC --seed 7 > FILE")
+    table.add(f"compile --seed 7 vs unseeded compile, {label}", tool_t, unseeded, "s", "<= 3x unseeded", 3)
+    small = make_spec(tmp / "rows100000", 100_000)
+    small_rss = []
+    for _ in range(repeat):
+        with open(out, "w") as handle:
+            small_rss.append(measure([tool, "compile", str(small)], stdout=handle)[1])
+    growth = tool_rss / statistics.median(small_rss)
+    table.add(f"compile RSS, {label} / 100,000 rows", growth, 0, "x", "<= 1.10x (flat in rows)", 1.10, ratio=False)
+    membership = floor_script(folder, "membership", floors.MEMBERSHIP, n)
+    (floor_t, _), (tool_t, _) = ab([python, str(membership)], [tool, "membership", str(spec), "--cohort-id", "bench", "--wide"],
+                                   repeat)
+    table.add(f"membership --wide, {label} (naive floor; not in this round)", tool_t, floor_t, "s",
+              "<= 1.25x a tight floor: not measured")
+
+
+def big_axis_section(table: Table, tmp: Path, tool: str, python: str, levels: int, repeat: int) -> None:
+    folder = tmp / "big-axis"
+    (folder / "spec" / "items").mkdir(parents=True)
+    big = folder / "spec" / "items" / "big.csv"
+    write_lines(big, "big", (f"level_{i:07d}" for i in range(levels)))
+    (folder / "spec" / "config.yaml").write_text(
+        'axes:\n  big: "@file:items/big.csv"\n  small: [' + ", ".join(f"s{i}" for i in range(10)) + "]\n")
+    floor = floor_script(folder, "big", floors.TIGHT_BIG_AXIS)
+    out = folder / "out.csv"
+    (floor_t, floor_rss), (tool_t, tool_rss) = ab(
+        [python, str(floor), str(big), str(folder / "floor.csv")],
+        [tool, "compile", str(folder / "spec"), "--max-rows", str(10 * levels)], repeat, b_stdout=out)
+    same_bytes(folder / "floor.csv", out, "big-axis compile")
+    label = f"one axis of {levels:,} levels x 10 ({10 * levels:,} rows)"
+    table.add(f"compile, {label}", tool_t, floor_t, "s", "<= 2x tight floor", 2,
+              command="cohort-dsl compile SPEC --max-rows N > FILE")
+    table.add(f"compile peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 2x floor RSS", 2)
+
+
+def pair_section(table: Table, tmp: Path, tool: str, python: str, entries: int, repeat: int) -> None:
+    folder = tmp / "pair"
+    (folder / "spec" / "items").mkdir(parents=True)
+    left = right = int(entries ** 0.5) + 1
+    allowed = folder / "spec" / "items" / "allowed.csv"
+    write_lines(allowed, "a,b", (f"l{i // right},r{i % right}" for i in range(entries)))
+    (folder / "spec" / "config.yaml").write_text(textwrap.dedent(f"""\
+        axes:
+          a: [{", ".join(f"l{i}" for i in range(left))}]
+          b: [{", ".join(f"r{i}" for i in range(right))}]
+        rules:
+          pairs:
+            p:
+              left: a
+              right: b
+              allowed: "@file:items/allowed.csv"
+        """))
+    floor = floor_script(folder, "pair", floors.TIGHT_PAIR, left=left, right=right)
+    (floor_t, floor_rss), (tool_t, tool_rss) = ab([python, str(floor), str(allowed)],
+                                                  [tool, "explain", str(folder / "spec")], repeat)
+    raw = allowed.stat().st_size
+    label = f"a pair with {entries:,} allowed entries (CSV)"
+    table.add(f"explain, {label}", tool_t, floor_t, "s", "<= 1.5x tight floor", 1.5, command="cohort-dsl explain SPEC")
+    table.add(f"explain peak RSS, {label}", tool_rss, floor_rss, "MB", "<= 2x floor RSS", 2)
+    table.add(f"explain RSS above the floor per entry, {label}", (tool_rss - floor_rss) * 2**20 / entries, 0, "B",
+              f"<= 300 bytes (raw text: {raw / entries:.0f} bytes)", 300, ratio=False)
+
+
+def rules_section(table: Table, tmp: Path, tool: str, rules: int, repeat: int) -> None:
+    def spec(count: int) -> Path:
+        folder = tmp / f"rules{count}"
+        folder.mkdir()
+        axes = "".join(f"  a{i}: [x]\n  b{i}: [x]\n" for i in range(count))
+        pairs = "".join(f"    p{i}: {{left: a{i}, right: b{i}, allowed: [[x, x]]}}\n" for i in range(count))
+        (folder / "config.yaml").write_text(f"axes:\n{axes}rules:\n  pairs:\n{pairs}")
+        return folder
+
+    (few, _), (many, _) = ab([tool, "explain", str(spec(rules))], [tool, "explain", str(spec(2 * rules))], repeat)
+    table.add(f"explain, {2 * rules:,} pair rules vs {rules:,}", many, few, "s", "<= 2.2x (linear)", 2.2,
+              command="cohort-dsl explain SPEC")
+
+
+def refusal_section(table: Table, tmp: Path, tool: str, python: str, repeat: int, lines: int = 1_000_000) -> None:
+    folder = tmp / "huge-includes"
+    (folder / "spec" / "items").mkdir(parents=True)
+    files = []
+    for axis in ("left", "right"):
+        path = folder / "spec" / "items" / f"{axis}.csv"
+        write_lines(path, axis, (f"{axis}_{i:07d}" for i in range(lines)))
+        files.append(str(path))
+    (folder / "spec" / "config.yaml").write_text('axes:\n  left: "@file:items/left.csv"\n  right: "@file:items/right.csv"\n')
+    floor = floor_script(folder, "count", floors.READ_AND_COUNT)
+    refuse = [tool, "compile", str(folder / "spec"), "--out", str(folder / "never.csv")]
+    assert measure(refuse)[2] == 1, "the 10^12-row spec must be refused"
+    (floor_t, floor_rss), (tool_t, tool_rss) = ab([python, str(floor), *files], refuse, repeat)
+    label = f"refuse a {lines ** 2:.0e}-row spec from two {lines:,}-line CSVs"
+    table.add(label, tool_t, floor_t, "s", "<= 1.5x read-and-count", 1.5, command="cohort-dsl compile SPEC")
+    table.add(f"peak RSS, {label[0].lower()}{label[1:]}", tool_rss, floor_rss, "MB", "<= 2x read-and-count RSS", 2)
+    huge = make_spec(tmp / "huge", 200)
+    config = huge / "config.yaml"
+    config.write_text(config.read_text().replace("evaluation_template_replicate: [1, 2]",
+                                                 "evaluation_template_replicate: [" + ", ".join(str(i) for i in range(1, 1001)) + "]")
+                      .replace("draft_llm: [sonnet-4, gemini_25_pro]", "draft_llm: [sonnet-4, gemini_25_pro]\n  "
+                               "seed_axis: [" + ", ".join(f"s{i}" for i in range(1000)) + "]\n  "
+                               "other_axis: [" + ", ".join(f"o{i}" for i in range(1000)) + "]"))
+    refusals = [measure([tool, "compile", str(huge)]) for _ in range(repeat)]
+    assert all(code == 1 for _, _, code in refusals), "the huge spec must be refused"
+    table.add("refuse a 10^10-row spec (inline levels)", statistics.median(w for w, _, _ in refusals), 0, "s", "<= 0.5 s",
+              0.5, ratio=False)
+
+
+def lint_section(table: Table, tmp: Path, tool: str, python: str, bundles: int, repeat: int) -> None:
+    baseline = [python, "-c", "pass"]
+    many_repeat = max(repeat, 10)
+    (base, _), (version, _) = ab(baseline, [tool, "--version"], many_repeat)
+    table.add("cohort-dsl --version", version, 0, "s", "<= 0.08 s", 0.08, ratio=False)
+    table.add("python -c pass (for reference)", base, 0, "s", "(reference)", ratio=False)
+    one = data_repo(tmp, 1)
+    bundle = next((one / "data" / "cohorts").iterdir()) / "spec" / "config.yaml"
+    yamllint = Path(python).with_name("yamllint")
+    if yamllint.exists():
+        floor, name = [str(yamllint), str(bundle)], "yamllint on its config.yaml"
+    else:
+        floor, name = [python, "-c", f"import yaml; yaml.safe_load(open({str(bundle)!r}))"], "yaml.safe_load of it (no yamllint)"
+    (floor_t, _), (cold, _) = ab(floor, [tool, "lint", "--no-cache", str(bundle)], many_repeat, cwd=one)
+    table.add(f"lint one bundle + catalogs (no cache) vs {name}", cold, floor_t, "s", "<= 1.0x", 1.0,
+              command="cohort-dsl lint --no-cache FILE")
+    measure([tool, "lint", str(bundle)], cwd=one)  # fill the cache
+    (floor_t, _), (warm, _) = ab(floor, [tool, "lint", str(bundle)], many_repeat, cwd=one)
+    table.add(f"lint one bundle + catalogs (cached) vs {name}", warm, floor_t, "s", "<= 1.0x", 1.0,
+              command="cohort-dsl lint FILE")
+    many = data_repo(tmp, bundles)
+    (_, _), (cold_many, _) = ab(baseline, [tool, "lint", "--all", "--no-cache"], repeat, cwd=many)
+    table.add(f"lint {bundles} bundles (no cache)", cold_many, 0, "s", "<= 1.5 s", 1.5, ratio=False,
+              command="cohort-dsl lint --all --no-cache")
+    measure([tool, "lint", "--all"], cwd=many)
+    (_, _), (warm_many, _) = ab(baseline, [tool, "lint", "--all"], repeat, cwd=many)
+    table.add(f"lint {bundles} bundles (cached)", warm_many, 0, "s", "<= 1.5 s", 1.5, ratio=False)
+
+
+def stale_section(table: Table, tmp: Path, tool: str, n: int, repeat: int) -> None:
+    """Lint of a cohort whose committed membership.csv has ``n`` evaluations
+    (its stale-membership check recomputes and compares every id)."""
+    repo = tmp / "stale"
+    (repo / "data" / "cohorts").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.cohort-dsl]\ndata-root = "data"\n')
+    spec = make_spec(repo / "data" / "cohorts" / "bench", n)
+    assert measure([tool, "materialize", "bench"], cwd=repo)[2] == 0, "materialize failed"
+    (ids, _), (lint, _) = ab([tool, "membership", str(spec), "--cohort-id", "bench"],
+                             [tool, "lint", "--no-cache", str(spec / "config.yaml")], repeat, cwd=repo)
+    table.add(f"lint a cohort with a committed membership of {n:,} rows vs computing its ids", lint, ids, "s",
+              "<= 2x `membership`", 2, command="cohort-dsl lint --no-cache FILE")
+
+
+def write_table(path: Path, rows, load, args) -> None:
     """Replace the generated section of docs/performance.md."""
-    table = ["| measurement | cohort-dsl | floor | ratio | target |", "|---|---:|---:|---:|---|"]
+    table = ["| measurement | cohort-dsl | floor | ratio | target | within | command |",
+             "|---|---:|---:|---:|---|---|---|"]
     table += [f"| {' | '.join(row)} |" for row in rows]
+    options = f"--rows {args.rows} --big-levels {args.big_levels} --pair-entries {args.pair_entries} --rules {args.rules} " \
+              f"--repeat {args.repeat}"
     generated = "\n".join([
         "<!-- bench:start (written by `python bench/bench.py --write docs/performance.md`) -->",
-        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}, with `python bench/bench.py {options} --write "
+        f"docs/performance.md`" + (f"; load average {load:.1f} when it started." if load is not None else "."),
         "",
         *table,
         "<!-- bench:end -->",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
@@ -116,6 +117,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
         engine = get_engine()
     if max_rows is not None and max_rows != bundle.limits.max_rows:
         bundle = replace(bundle, limits=bundle.limits.updated(max_rows=max_rows))
+    refuse_huge_product(bundle)
     spec = parse_spec(bundle, engine.registry)
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
@@ -123,7 +125,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
     if observe is not None:
         observe(None, design)
     for rule in spec.rules:
-        design.current_rule = rule
+        design.begin_rule(rule)
         before = _Before(design)
         try:
             rule.apply(design)
@@ -147,13 +149,52 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
         raise SpecError(spec.diagnostics + design.diagnostics + exc.diagnostics) from None
     compiled = CompiledDesign(spec, design, columns, funnel,
                               spec.diagnostics + design.diagnostics + dropped_level_warnings(funnel, bundle))
-    limit = bundle.limits.max_rows
-    if compiled.count > limit:
-        over = error(ROW_LIMIT.code, f"the spec expands to {compiled.count:,} rows, above the limit of {limit:,}",
-                     bundle.document.key_loc(("axes",)),
-                     "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
-        raise SpecError(compiled.diagnostics + over.diagnostics)
+    if compiled.count > bundle.limits.max_rows:
+        raise SpecError(compiled.diagnostics + _over_limit(bundle, compiled.count).diagnostics)
     return compiled
+
+
+def _over_limit(bundle: Bundle, count: int, at_least: bool = False) -> SpecError:
+    return error(ROW_LIMIT.code, f"the spec expands to {'at least ' if at_least else ''}{count:,} rows, above the limit "
+                 f"of {bundle.limits.max_rows:,}", bundle.document.key_loc(("axes",)),
+                 "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
+
+
+def refuse_huge_product(bundle: Bundle) -> None:
+    """Without rules the row count is the product of the axes' distinct
+    levels: refuse (R014) as soon as the product of the axes read so far is
+    above the limit, counting each include's distinct values before any
+    per-level object is made (two 1M-line includes are refused in about
+    the time it takes to read them). Anything unusual (rules, a null axis,
+    a value that is not text, an include that cannot be read) is left to
+    the stages, which report it."""
+    from cohort_dsl.includes import is_include
+
+    data = bundle.document.data
+    axes = data.get("axes") if isinstance(data, dict) else None
+    if not isinstance(axes, dict) or data.get("rules"):
+        return
+    limit, count, skipped = bundle.limits.max_rows, 1, False
+    for name, value in axes.items():
+        if is_include(value):
+            if count > limit:  # over already: no need to read more
+                skipped = True
+                continue
+            try:
+                include = bundle.include(value, bundle.document.loc(("axes", name)))
+            except SpecError:
+                return
+            if include.header is None or not (len(include.header) == 1 or name in include.header):
+                return  # items YAML may type (counted by the stages), or a column error
+            column = 0 if len(include.header) == 1 else include.header.index(name)
+            distinct = include.distinct(column)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            distinct = len(set(value))
+        else:
+            return
+        count *= distinct
+    if count > limit:
+        raise _over_limit(bundle, count, skipped)
 
 
 def initial_design(spec: Spec) -> Design:
@@ -169,13 +210,16 @@ def initial_design(spec: Spec) -> Design:
     levels: dict[str, list[str]] = {}
     origins: dict[str, dict[str, Location]] = {}
     names = axis_names(spec.axes, spec.rules)
+    declarations = {}
+    for decl in spec.axes:
+        declarations.setdefault(decl.name, decl)
     if not names:
         raise error(EMPTY_AXIS.code, "the spec defines no axes", spec.bundle.document.key_loc(("axes",)),
                     "declare at least one axis under axes:, or a tuples rule that introduces axes")
     for name in names:
-        decl = spec.axis(name)
+        decl = declarations.get(name)
         if decl is not None and decl.levels is not None:
-            levels[name], origins[name] = decl.levels, dict(decl.origins)
+            levels[name], origins[name] = decl.levels, decl.origins
             continue
         found = introduced.get(name)
         if not found:
@@ -184,6 +228,7 @@ def initial_design(spec: Spec) -> Design:
         levels[name], origins[name] = list(found), dict(found)
     design = Design.from_levels(levels, limits)
     design.origins = origins
+    design.shared_origins = {decl.name for decl in spec.axes if decl.levels is not None and decl.origins is origins.get(decl.name)}
     design.declared = levels
     return design
 
@@ -191,38 +236,61 @@ def initial_design(spec: Spec) -> Design:
 # -- dropped levels (R016) ---------------------------------------------------
 
 class _Before:
-    """The factors as they were before a rule: each one with its rows list
-    (a filter replaces the list, a join makes a new factor, so both survive
-    the rule). Domains are computed only when asked for."""
+    """The factors as they were before a rule, as far as it changed them: the
+    design records each factor a filter or join is about to change, with its
+    rows list (a filter replaces the list, a join makes a new factor, so
+    both survive the rule). A factor the rule did not touch is as it was, so
+    a rule costs what it touches, not the number of factors. Domains are
+    computed only when asked for."""
 
-    __slots__ = ("factors", "sizes", "_domains")
+    __slots__ = ("design", "_where", "_domains")
 
     def __init__(self, design: Design):
-        self.factors = [(f, f.rows) for f in design.factors]
-        self.sizes = {id(f): len(rows) for f, rows in self.factors}
+        self.design = design
+        self._where: dict | None = None
         self._domains: dict[str, dict] = {}
 
+    def factor(self, axis: str):
+        """``(factor, rows)`` holding ``axis`` before the rule."""
+        if self._where is None:
+            self._where = {axis: entry for entry in self.design.touched.values() for axis in entry[0].axes}
+        found = self._where.get(axis)
+        if found is None:
+            factor = self.design.where().get(axis)
+            return (factor, factor.rows) if factor is not None else (None, ())
+        return found
+
     def factor_axes(self, axis: str) -> tuple:
-        for f, _ in self.factors:
-            if axis in f.axes:
-                return f.axes
-        return ()
+        factor = self.factor(axis)[0]
+        return factor.axes if factor is not None else ()
 
     def domain(self, axis: str) -> dict:
         """The axis's distinct values before the rule, in factor order."""
         found = self._domains.get(axis)
         if found is None:
+            factor, rows = self.factor(axis)
             found = {}
-            for f, rows in self.factors:
-                if axis in f.axes:
-                    i = f.axes.index(axis)
-                    found = dict.fromkeys(row[i] for row in rows)
-                    break
+            if factor is not None:
+                i = factor.axes.index(axis)
+                found = dict.fromkeys(row[i] for row in rows)
             self._domains[axis] = found
         return found
 
     def same_factor(self, a: str, b: str) -> bool:
-        return any(a in f.axes and b in f.axes for f, _ in self.factors)
+        factor = self.factor(a)[0]
+        return factor is not None and factor is self.factor(b)[0]
+
+    def changed(self) -> list:
+        """The factors now in the design that the rule made, or filtered to
+        fewer rows."""
+        design = self.design
+        where = design.where()
+        out = [f for f in design.made if where.get(f.axes[0]) is f]
+        out += [f for f, rows in design.touched.values() if where.get(f.axes[0]) is f and len(f.rows) != len(rows)]
+        return out
+
+
+_ROWS = attrgetter("rows")
 
 
 def _dropped_by(rule, design: Design, before: _Before, tracked: set) -> DroppedLevels:
@@ -230,11 +298,8 @@ def _dropped_by(rule, design: Design, before: _Before, tracked: set) -> DroppedL
     axes of factors that the rule replaced (a join) or shrank (a filter) can
     have lost a level; every other axis is skipped without computing its
     domain."""
-    sizes = before.sizes
     found: dict[str, list[str]] = {}
-    for factor in design.factors:
-        if sizes.get(id(factor)) == len(factor.rows):
-            continue  # the same factor with the same rows: nothing it holds is gone
+    for factor in before.changed():
         for i, axis in enumerate(factor.axes):
             if axis not in tracked:
                 continue

@@ -19,9 +19,11 @@ count is arithmetic, so it is known before any row exists.
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass, field
 from itertools import product
 from math import prod
+from operator import attrgetter, itemgetter
 from typing import Callable, Iterable, NamedTuple, Sequence
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
@@ -173,8 +175,17 @@ class Design:
     origins: dict[str, dict[str, Location]] = field(default_factory=dict)
     # axis -> the levels it started with (declared, or listed by tuples)
     declared: dict[str, list] = field(default_factory=dict)
+    #: axes whose ``origins`` are the declaration's dict (a million levels need not be copied)
+    shared_origins: set = field(default_factory=set, repr=False, compare=False)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     current_rule: object = None
+    #: axis -> its factor, for the factor list it was built from (see :meth:`where`)
+    _where: dict = field(default_factory=dict, repr=False, compare=False)
+    _where_for: tuple = field(default=(), repr=False, compare=False)
+    #: while a rule runs (see :meth:`begin_rule`): id -> (factor, rows) as the
+    #: rule found them, for the factors it filtered or joined; and the new factors
+    touched: dict = field(default_factory=dict, repr=False, compare=False)
+    made: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":
@@ -190,14 +201,21 @@ class Design:
     @property
     def count(self) -> int:
         """The number of rows: the product of the factors' sizes."""
-        return prod(len(f.rows) for f in self.factors)
+        return prod(map(len, map(_ROWS, self.factors)))
+
+    def where(self) -> dict[str, Factor]:
+        """axis -> the factor holding it. Kept up to date by :meth:`join`;
+        rebuilt when the factor list was replaced or resized by other code,
+        so that a rule costs what it touches, not the number of factors."""
+        key = (id(self.factors), len(self.factors))
+        if self._where_for != key:
+            self._where = {axis: factor for factor in self.factors for axis in factor.axes}
+            self._where_for = key
+        return self._where
 
     def factor_of(self, axis: str) -> Factor:
-        """The factor holding ``axis``."""
-        for factor in self.factors:
-            if axis in factor.axes:
-                return factor
-        raise KeyError(axis)
+        """The factor holding ``axis`` (KeyError when none does)."""
+        return self.where()[axis]
 
     def domain(self, axis: str) -> list[str]:
         """The distinct current values of an axis, in factor order."""
@@ -220,6 +238,15 @@ class Design:
             raise error(UNKNOWN_NAME.code, f"unknown axis or rule {name!r}", location, did_you_mean(name, self.targets))
         return target
 
+    def begin_rule(self, rule) -> None:
+        """Start recording what ``rule`` changes (through :meth:`filter` and
+        :meth:`join`, the documented way for a rule to change factors)."""
+        self.current_rule = rule
+        self.touched, self.made = {}, []
+
+    def _touch(self, factor: Factor) -> None:
+        self.touched.setdefault(id(factor), (factor, factor.rows))
+
     # -- rules use these ----------------------------------------------------
     def define(self, name: str, kind: str, axes: tuple, decode, columns: tuple, location: Location | None = None,
                from_columns=None) -> Target:
@@ -230,7 +257,15 @@ class Design:
 
     def note_origin(self, axis: str, value: str, location: Location) -> None:
         """Remember where a level was first written (diagnostics point there)."""
-        self.origins.setdefault(axis, {}).setdefault(value, location)
+        found = self.origins.get(axis)
+        if found is None:
+            found = self.origins[axis] = {}
+        elif value in found:
+            return
+        elif axis in self.shared_origins:  # the declaration's own: copied before the first change
+            found = self.origins[axis] = dict(found)
+            self.shared_origins.discard(axis)
+        found[value] = location
 
     def report(self, diagnostic: Diagnostic) -> None:
         """Record a non-fatal finding (a warning, usually)."""
@@ -261,6 +296,7 @@ class Design:
             raise ValueError("filter axes must share a factor; join them first")
         idx = [factor.axes.index(a) for a in axes]
         before = len(factor.rows)
+        self._touch(factor)
         if len(idx) == 1:
             i = idx[0]
             values = {k[0] for k in keep}
@@ -281,47 +317,52 @@ class Design:
             if not any(f is factor for f in touched):
                 touched.append(factor)
         touched.sort(key=lambda f: f.position)
-        plans = []
+        plans = []  # per factor: the key of a constraint row, and the factor's rows by key
         for factor in touched:
-            f_idx = [factor.axes.index(a) for a in axes if a in factor.axes]
-            c_idx = [axes.index(a) for a in axes if a in factor.axes]
-            index: dict[tuple, list] = {}
+            f_key = itemgetter(*[factor.axes.index(a) for a in axes if a in factor.axes])
+            c_key = itemgetter(*[axes.index(a) for a in axes if a in factor.axes])
+            index: dict = {}  # keys are scalars for one axis, tuples for several (as itemgetter gives them)
             for row in factor.rows:
-                index.setdefault(tuple(row[i] for i in f_idx), []).append(row)
-            plans.append((c_idx, index))
+                index.setdefault(f_key(row), []).append(row)
+            plans.append((c_key, index))
         # Count before building: a join may not create more rows than allowed.
-        total = 0
-        for row in constraint:
-            n = 1
-            for c_idx, index in plans:
-                n *= len(index.get(tuple(row[i] for i in c_idx), ()))
-                if not n:
-                    break
-            total += n
+        empty: list = []
+
+        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
+            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
+
+        total = sum(prod(map(len, found)) for found in matches())
         if total > self.limits.max_rows:
             rule = self.current_rule
             raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
                         getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
         rows: list[tuple] = []
-        empty: list = []
-        for row in constraint:
-            matches = [index.get(tuple(row[i] for i in c_idx), empty) for c_idx, index in plans]
-            if len(matches) == 1:
-                rows.extend(matches[0])
+        for found in matches():
+            if len(found) == 1:
+                rows.extend(found[0])
             else:
-                rows.extend(sum(combo, ()) for combo in product(*matches))
+                rows.extend(sum(combo, ()) for combo in product(*found))
         new_axes = sum((f.axes for f in touched), ())
         rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
         merged = Factor(new_axes, rows, touched[0].position, rules)
-        keep = [f for f in self.factors if not any(f is t for t in touched)]
-        keep.append(merged)
-        keep.sort(key=lambda f: f.position)
-        self.factors = keep
+        where = self.where()
+        factors = self.factors
+        for factor in touched:
+            self._touch(factor)
+            factors.remove(factor)  # by identity (a Factor has no __eq__)
+        insort(factors, merged, key=_POSITION)
+        where.update(dict.fromkeys(new_axes, merged))
+        self._where_for = (id(factors), len(factors))
+        self.made.append(merged)
         return merged
 
     def _label(self) -> str:
         rule = self.current_rule
         return rule.label if rule is not None else "(rule)"
+
+
+_ROWS = attrgetter("rows")
+_POSITION = attrgetter("position")
 
 
 def axis_target(axis: str) -> Target:

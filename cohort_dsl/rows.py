@@ -18,14 +18,15 @@ its grid), so the permutation is never held in memory either.
 from __future__ import annotations
 
 import json
-from itertools import islice, product
+from itertools import islice, product, repeat
 from math import prod
 from operator import itemgetter
 from typing import Iterator, TextIO
 
-from cohort_dsl.permutation import Permutation
 
 BLOCK_ROWS = 4096
+#: outer texts held in seeded order (bounded: memory stays flat in rows)
+OUTER_TEXTS = 1 << 16
 FORMATS = ("csv", "jsonl")
 
 
@@ -102,23 +103,15 @@ class RowPlan:
         encoded = [rows if _unchanged(rows, enc) else [tuple(map(enc, row)) for row in rows] for rows in self.factor_rows]
         if header and fmt == "csv":
             out.write(self.header(fmt))
-        total = self.count if limit is None else min(limit, self.count)
-        if seed is not None:
-            line = self._template(fmt, ["%s"] * len(self.columns))
-            getter = _getter(self.index)  # values fill %s slots: no escaping needed
-            written = 0
-            batch = []
-            for row in self._permuted(encoded, seed, total):
-                batch.append(line % getter(row))
-                if len(batch) >= BLOCK_ROWS:
-                    out.write("".join(batch))
-                    written += len(batch)
-                    batch = []
-            out.write("".join(batch))
-            return written + len(batch)
-        return self._write_blocks(out, fmt, encoded, total)
+        total = self.count if limit is None else max(0, min(limit, self.count))
+        lines = _Lines.of(self, fmt, encoded)
+        if seed is None:
+            return lines.write_blocks(out, total) if lines else self._write_templates(out, fmt, encoded, total)
+        return lines.write_permuted(out, total, seed) if lines else self._write_permuted(out, fmt, encoded, seed, total)
 
-    def _write_blocks(self, out: TextIO, fmt: str, encoded: list, total: int) -> int:
+    def _write_templates(self, out: TextIO, fmt: str, encoded: list, total: int) -> int:
+        """Outer values in several places of the line: one template per
+        outer combination, a row costs one ``str %``."""
         split, outer_width = self.split, self.outer_width
         inner_flat = _flat_product(encoded[split:])
         # Inner values fill the template's %s slots in column order.
@@ -137,13 +130,24 @@ class RowPlan:
             remaining -= len(rows)
         return total - max(remaining, 0)
 
+    def _write_permuted(self, out: TextIO, fmt: str, encoded: list, seed: int, total: int) -> int:
+        line = self._template(fmt, ["%s"] * len(self.columns))
+        getter = _getter(self.index)  # values fill %s slots: no escaping needed
+        written = 0
+        for block in _chunks(self._permuted(encoded, seed, total), BLOCK_ROWS):
+            out.write("".join([line % getter(row) for row in block]))
+            written += len(block)
+        return written
+
     def _template(self, fmt: str, slots: list[str]) -> str:
         if fmt == "csv":
             return ",".join(slots) + "\n"
-        keys = getattr(self, "_json_keys", None)
-        if keys is None:
-            keys = self._json_keys = [json.dumps(c).replace("%", "%%") + ": " for c in self.columns]
-        return "{" + ", ".join(k + s for k, s in zip(keys, slots)) + "}\n"
+        return "{" + ", ".join(k + s for k, s in zip(self.json_keys(escape=True), slots)) + "}\n"
+
+    def json_keys(self, escape: bool = False) -> list[str]:
+        """``"column": `` for every column (``%`` doubled for a template)."""
+        keys = [json.dumps(c) + ": " for c in self.columns]
+        return [k.replace("%", "%%") for k in keys] if escape else keys
 
     # -- seeded order ---------------------------------------------------------
     def _permuted(self, factor_rows: list, seed: int, limit: int | None):
@@ -151,22 +155,136 @@ class RowPlan:
         take = n if limit is None else min(limit, n)
         if take <= 0:
             return
-        perm = Permutation(n, seed)
-        reversed_rows = list(reversed(factor_rows))
-        sizes = [len(rows) for rows in reversed_rows]
-        for i in range(take):
-            j = perm(i)
-            parts = []
-            for rows, size in zip(reversed_rows, sizes):
-                j, digit = divmod(j, size)
-                parts.append(rows[digit])
-            yield sum(reversed(parts), ())
+        from cohort_dsl.permutation import Permutation  # here: csv_field is imported on the lint path
+
+        radices = _radices(factor_rows)
+        for block in Permutation(n, seed).take(take):
+            for j in block:
+                yield _decode(j, radices)
+
+
+class _Lines:
+    """Output lines when the outer values sit together in the line (one run
+    of columns): line ``i`` of a block is ``A[i] + O + B[i]``, where ``O``
+    is the text of the outer values (the same for the whole block) and
+    ``A``/``B`` the text of the inner columns before and after it. A block
+    is then one ``str.join``: ``O.join(glue)``, with ``glue[i] = B[i-1] +
+    A[i]``; with a seed, a row is two ``+``."""
+
+    @classmethod
+    def of(cls, plan: RowPlan, fmt: str, encoded: list) -> "_Lines | None":
+        outer_at = [k for k, i in enumerate(plan.index) if i < plan.outer_width]
+        if outer_at and outer_at != list(range(outer_at[0], outer_at[-1] + 1)):
+            return None
+        return cls(plan, fmt, encoded, outer_at[0] if outer_at else len(plan.index), len(outer_at))
+
+    def __init__(self, plan: RowPlan, fmt: str, encoded: list, at: int, width: int):
+        self.plan, self.encoded = plan, encoded
+        keys = plan.json_keys() if fmt == "jsonl" else [""] * len(plan.columns)
+        head, self.sep, tail = ("{", ", ", "}\n") if fmt == "jsonl" else ("", ",", "\n")
+        index, outer_width = plan.index, plan.outer_width
+        before = [(keys[k], index[k] - outer_width) for k in range(at)]
+        after = [(keys[k], index[k] - outer_width) for k in range(at + width, len(index))]
+        self.outer = [(keys[k], index[k]) for k in range(at, at + width)]
+        sep = self.sep
+
+        def text(row, columns) -> str:
+            return sep.join([key + row[i] for key, i in columns])
+
+        inner = _flat_product(encoded[plan.split:])
+        if not width:  # no outer column: whole lines
+            self.before = [head + text(row, before) + tail for row in inner]
+            self.after = [""] * len(inner)
+        else:
+            self.before = [head + text(row, before) + sep for row in inner] if before else [head] * len(inner)
+            self.after = [sep + text(row, after) + tail for row in inner] if after else [tail] * len(inner)
+
+    def outer_text(self, outer: tuple) -> str:
+        return self.sep.join([key + outer[i] for key, i in self.outer])
+
+    def write_blocks(self, out: TextIO, total: int) -> int:
+        before, after = self.before, self.after
+        glue = [before[0], *map(str.__add__, after[:-1], before[1:]), after[-1]]
+        size = len(before)
+        outer_text = self.outer_text
+        outers = product(*self.encoded[: self.plan.split])
+        remaining, batch, buffered = total, [], 0
+        while remaining > 0:
+            text = outer_text(sum(next(outers), ()))
+            if remaining < size:  # the last, partial block
+                batch.append(text.join(glue[:remaining] + [after[remaining - 1]]))
+                break
+            batch.append(text.join(glue))
+            remaining -= size
+            buffered += size
+            if buffered >= BLOCK_ROWS:
+                out.write("".join(batch))
+                batch, buffered = [], 0
+        out.write("".join(batch))
+        return total
+
+    def write_permuted(self, out: TextIO, total: int, seed: int) -> int:
+        before, after = self.before, self.after
+        size = len(before)
+        outer_rows = self.encoded[: self.plan.split]
+        outers = prod(len(rows) for rows in outer_rows)
+        outer_text = self.outer_text
+        if outers <= OUTER_TEXTS:  # all outer texts, by index
+            texts = [outer_text(sum(combo, ())) for combo in product(*outer_rows)]
+        else:  # decoded by mixed-radix arithmetic, remembered (bounded)
+            texts = _OuterTexts(outer_rows, outer_text)
+        from cohort_dsl.permutation import Permutation
+
+        written = 0
+        for block in Permutation(self.plan.count, seed).take(total):
+            out.write("".join([before[i] + texts[o] + after[i] for o, i in map(divmod, block, repeat(size))]))
+            written += len(block)
+        return written
 
 
 def _unchanged(rows: list, enc) -> bool:
     """True when encoding leaves every value as it is (plain CSV text), so
     the factor's rows can be used without a copy."""
     return all(enc(value) is value for row in rows for value in row)
+
+
+class _OuterTexts(dict):
+    """The outer text of an outer index, decoded on first use."""
+
+    def __init__(self, outer_rows: list, outer_text):
+        super().__init__()
+        self.radices = _radices(outer_rows)
+        self.outer_text = outer_text
+
+    def __missing__(self, index: int) -> str:
+        if len(self) >= OUTER_TEXTS:
+            self.clear()
+        text = self[index] = self.outer_text(_decode(index, self.radices))
+        return text
+
+
+def _radices(factor_rows: list) -> list:
+    """The factors' rows with their sizes, last factor first, for :func:`_decode`."""
+    return [(rows, len(rows)) for rows in reversed(factor_rows)]
+
+
+def _decode(index: int, radices: list) -> tuple:
+    """Row ``index`` of the product of the factors (last fastest), by
+    mixed-radix arithmetic, as one flat tuple."""
+    parts = []
+    for rows, size in radices:
+        index, digit = divmod(index, size)
+        parts.append(rows[digit])
+    return sum(reversed(parts), ())
+
+
+def _chunks(iterable, size: int):
+    iterator = iter(iterable)
+    while True:
+        chunk = list(islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
 
 
 def _flat_product(factor_rows: list) -> list[tuple]:

@@ -244,6 +244,12 @@ class TestSeed:
     def test_permutation_is_a_bijection(self, n):
         assert sorted(Permutation(n, 7)) == list(range(n))
 
+    @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 17, 1000, 4097, 3 * 2**33])
+    def test_permutation_blocks_are_the_permutation(self, n):
+        permutation = Permutation(n, 9)
+        for count in {1, min(n, 1500)}:
+            assert [x for block in permutation.take(count) for x in block] == [permutation(i) for i in range(count)]
+
     def test_seeded_order_is_pinned(self):
         # Same seed, same order on every platform and Python version: this
         # order must never change (it would reshuffle existing cohorts).
@@ -303,6 +309,34 @@ def test_csv_and_jsonl_writers_agree_with_rows(seed, field_order):
     parsed = [tuple(r) for r in csv.reader(io.StringIO(buf.getvalue(), newline=""))]
     assert parsed[0] == tuple(compiled.columns)
     assert parsed[1:] == expected
+
+
+# Outer values first, in the middle, split around inner ones, and absent (all
+# inner): each writes its lines another way (docs/performance.md).
+ONE_LINE = [v for v in AWKWARD if "\n" not in v]
+LAYOUTS = [["o1", "o2", "i1", "i2"], ["i1", "o1", "o2", "i2"], ["o1", "i1", "o2", "i2"], ["i1", "i2", "o1", "o2"]]
+
+
+@pytest.mark.parametrize("field_order", LAYOUTS)
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+@pytest.mark.parametrize("outer_texts", [None, 3])
+def test_seeded_line_k_is_unseeded_line_perm_k(field_order, fmt, outer_texts, monkeypatch):
+    from cohort_dsl import rows
+
+    monkeypatch.setattr(rows, "BLOCK_ROWS", 20)  # small blocks: small specs take every path
+    if outer_texts is not None:  # outer texts decoded on demand instead of listed
+        monkeypatch.setattr(rows, "OUTER_TEXTS", outer_texts)
+    compiled = compile_mapping({
+        "axes": {"o1": ONE_LINE, "o2": ["p%", "q", "r,s"], "i1": [str(i) for i in range(5)], "i2": ONE_LINE[:4]},
+        "output": {"field_order": field_order},
+    })
+    assert compiled.plan().split == 2  # o1 and o2 are the outer factors
+    plain, seeded = io.StringIO(), io.StringIO()
+    compiled.plan().write(plain, fmt, header=False)
+    assert compiled.plan().write(seeded, fmt, seed=5, limit=150, header=False) == 150
+    plain_lines, perm = plain.getvalue().splitlines(keepends=True), Permutation(compiled.count, 5)
+    assert seeded.getvalue().splitlines(keepends=True) == [plain_lines[perm(k)] for k in range(150)]
+    assert len(plain_lines) == compiled.count
 
 
 @pytest.mark.parametrize("limit", [0, 1, 299, 300, 301, 10**6])

@@ -384,3 +384,51 @@ class TestRelationsByHeaderName:
                   "      right: b\n      allowed: '@file:rel.csv'\n")
         compiled = compile_files({"config.yaml": config, "rel.csv": "a,b\nx,1\ny,2\n"})
         assert list(compiled.rows()) == [("x", "1"), ("y", "2")]
+
+
+# -- the plain-CSV fast reader agrees with the general one --------------------------
+
+PLAIN_OR_NOT = [
+    "a\nx\ny\n", "a\r\nx\r\n y \r\n", "a\rx\ry", "a,b\nx,1\ny , 2\n", "a\nx\n\ny\n", "a\n\"x\"\ny\n",
+    "a,b\nx,1\ny\n", "a\nx,1\n", "a,a\nx,y\n", "a\nx\n \n", "a,b\nx,\n", " a \nx", "a\nx\0y\n", "\n\na\nx\n",
+    "a\n" + "x" * 131_073 + "\n",
+]
+
+
+@pytest.mark.parametrize("text", PLAIN_OR_NOT)
+def test_plain_csv_reader_reads_what_the_general_reader_reads(text):
+    from cohort_dsl.includes import _read_any_csv, _read_csv
+
+    def outcome(reader):
+        try:
+            include = reader(text, "items/a.csv")
+        except SpecError as exc:
+            return [(d.code, d.message, d.location) for d in exc.diagnostics]
+        return include.header, list(include.rows), list(include.locations), include.header_line
+
+    assert outcome(_read_csv) == outcome(_read_any_csv)
+
+
+class TestRefusedWhileReading:
+    """Without rules the count is the product of the distinct levels: a spec
+    above the row limit is refused as its includes are read."""
+
+    FILES = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y]\n  c: '@file:items/c.csv'\n",
+             "items/a.csv": "a\n" + "".join(f"a{i}\n" for i in range(3000)),
+             "items/c.csv": "c\n" + "".join(f"c{i % 500}\n" for i in range(2000))}
+
+    def test_the_exact_count_when_every_include_was_needed(self, make_bundle):
+        error = include_error(make_bundle, self.FILES, Limits(max_rows=2_999_999))
+        assert codes(error) == ["R014"]
+        assert "expands to 3,000,000 rows" in error.diagnostics[0].message  # c counts its 500 distinct values
+        assert loc_of(error.diagnostics[0]) == ("config.yaml", 1, 1)
+
+    def test_includes_after_the_limit_are_not_read(self, make_bundle):
+        files = {**self.FILES, "items/c.csv": "c\n\"unterminated\n"}
+        error = include_error(make_bundle, files, Limits(max_rows=1000))
+        assert codes(error) == ["R014"]
+        assert "at least 6,000 rows" in error.diagnostics[0].message
+
+    def test_a_spec_with_rules_is_counted_after_them(self, compile_files):
+        files = {**self.FILES, "config.yaml": self.FILES["config.yaml"] + "rules:\n  subsets:\n    a: [a1, a2]\n"}
+        assert compile_files(files).count == 2 * 2 * 500

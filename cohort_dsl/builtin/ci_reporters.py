@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -173,6 +172,8 @@ def _fingerprint(d, root: Path) -> str:
     file (relative to the repository root) and the message; not the line,
     so unrelated edits above do not change it."""
     key = f"{d.code}\0{_repo_path(d.location.path, root) if d.location.path else ''}\0{d.message}"
+    import hashlib  # here, not at the top: loading it (OpenSSL) costs every lint run, used by two formats only
+
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
