@@ -25,7 +25,6 @@ written and the difference is summarised, unless ``force``.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -99,7 +98,9 @@ def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataR
         elif path in catalog_files:
             catalogs[Path(os.path.relpath(path, data_root.path.absolute())).as_posix()] = digest
     listing = "".join(f"{name}\0{digest}\n" for name, digest in spec.items())
-    return {"spec": {"digest": hashlib.blake2b(listing.encode("utf-8"), digest_size=16).hexdigest(), "files": spec},
+    from cohort_dsl.files import digest_bytes
+
+    return {"spec": {"digest": digest_bytes(listing.encode("utf-8")), "files": spec},
             "catalogs": catalogs}
 
 
@@ -220,6 +221,8 @@ class _Staged:
 
     def __init__(self, path: Path):
         self.path = path
+        import hashlib
+
         self.digest = hashlib.sha256()
 
     def __enter__(self) -> "_Staged":
@@ -277,6 +280,8 @@ class _Staged:
 
 
 def _file_hash(path: Path) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

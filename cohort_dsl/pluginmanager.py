@@ -180,21 +180,15 @@ def _check_plugin_schemas(registry) -> None:
     """A third-party schema fragment must be valid JSON Schema and compose
     with the others; built-in fragments are guarded by tests, so a run
     without third-party fragments never imports jsonschema for this."""
-    from cohort_dsl.schema import SchemaFragmentError, check_fragments
+    from cohort_dsl.schema import SchemaFragmentError, check_fragments, metaschema_problem
 
-    if registry.plugin_settings:
-        from jsonschema import Draft202012Validator
-        from jsonschema.exceptions import SchemaError
-
-        for name, schema in registry.plugin_settings.items():
-            name = next((str(info) for info in registry.plugins if info.name == name), name)
-            try:
-                Draft202012Validator.check_schema(dict(schema))
-            except SchemaError as exc:
-                path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
-                raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
-                                  f"at {path}: {exc.message}") from None
-            _check_refs(schema, schema, f"plugin {name}: the schema of its settings")
+    for name, schema in registry.plugin_settings.items():
+        name = next((str(info) for info in registry.plugins if info.name == name), name)
+        problem = metaschema_problem(schema)
+        if problem is not None:
+            raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
+                              f"at {problem}")
+        _check_refs(schema, schema, f"plugin {name}: the schema of its settings")
     third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
     if not third_party and not registry.spec_keys:
         return

@@ -82,20 +82,98 @@ class SchemaFragmentError(Exception):
 def check_fragments(registry) -> None:
     """Validate third-party fragments against the metaschema (built-in ones
     are guarded by tests, so start-up does not pay for them)."""
-    from jsonschema import Draft202012Validator
-    from jsonschema.exceptions import SchemaError
-
     fragments = [(f"rule kind {section!r}", kind.plugin, kind.schema) for section, kind in registry.rule_kinds.items()
                  if not (kind.plugin is not None and kind.plugin.builtin)]
     fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
                   for key, schema in registry.spec_keys.items()]
     for what, plugin, fragment in fragments:
-        try:
-            Draft202012Validator.check_schema(dict(fragment))
-        except SchemaError as exc:
-            path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+        problem = metaschema_problem(fragment)
+        if problem is not None:
             owner = f"plugin {plugin}: " if plugin else ""
-            raise SchemaFragmentError(f"{owner}the schema fragment of {what} is invalid at {path}: {exc.message}") from None
+            raise SchemaFragmentError(f"{owner}the schema fragment of {what} is invalid at {problem}")
+
+
+#: Set to a folder to keep the memo of checked schemas there (default: the
+#: user's cache folder); COHORT_DSL_NO_CACHE=1 turns the memo off.
+MEMO_HOME_ENV = "COHORT_DSL_CACHE_HOME"
+_MEMO_LINES = 1000
+
+
+def metaschema_problem(schema) -> str | None:
+    """``"PATH: message"`` when ``schema`` is not valid JSON Schema, else None.
+
+    Importing jsonschema costs a pre-commit hook ~0.1 s, so a schema found
+    valid is remembered by a digest of its JSON and of the installed
+    jsonschema's files (a memo that can only miss: another schema, another
+    jsonschema, an unreadable memo all check again)."""
+    import json
+
+    from cohort_dsl.files import digest_bytes
+
+    key = digest_bytes(json.dumps(schema, sort_keys=True, default=repr).encode("utf-8") + _validator_stamp())
+    memo = _memo_path()
+    known = _read_memo(memo)
+    if key in known:
+        return None
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(dict(schema))
+    except SchemaError as exc:
+        return f"{'/'.join(str(p) for p in exc.absolute_path) or '(root)'}: {exc.message}"
+    if memo is not None:
+        _write_memo(memo, [k for k in known if k != key][-(_MEMO_LINES - 1):] + [key])
+    return None
+
+
+def _validator_stamp() -> bytes:
+    """Where jsonschema and its metaschemas are installed, and their files'
+    sizes and times: a reinstall or upgrade changes it."""
+    import importlib.util
+    import os
+
+    parts = []
+    for name in ("jsonschema", "jsonschema_specifications"):
+        try:
+            spec = importlib.util.find_spec(name)
+            found = os.stat(spec.origin) if spec and spec.origin else None
+        except (ImportError, OSError, ValueError):
+            found = None
+        parts.append(f"{name}:{spec.origin if found else '-'}:{found.st_size if found else 0}:"
+                     f"{found.st_mtime_ns if found else 0}")
+    return "\n".join(parts).encode("utf-8")
+
+
+def _memo_path():
+    import os
+    from pathlib import Path
+
+    if os.environ.get("COHORT_DSL_NO_CACHE", "") not in ("", "0"):
+        return None
+    home = os.environ.get(MEMO_HOME_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cohort-dsl")
+    return Path(home) / "valid-schemas"
+
+
+def _read_memo(path) -> list[str]:
+    from cohort_dsl.files import read_bounded
+
+    if path is None:
+        return []
+    try:
+        return read_bounded(path, 64 * _MEMO_LINES).decode("ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _write_memo(path, keys: list[str]) -> None:
+    from cohort_dsl.files import write_text
+
+    try:
+        write_text(path, "".join(k + "\n" for k in keys))
+    except OSError:
+        pass  # a memo that cannot be written is only a miss next time
 
 
 class SpecSchema:

@@ -347,6 +347,15 @@ def load_cases(path) -> list:
     return params
 
 
+def pytest_configure(config) -> None:
+    """The memo of checked plugin schemas (:func:`cohort_dsl.schema.metaschema_problem`)
+    goes to a temporary folder during tests, never the user's cache."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("COHORT_DSL_CACHE_HOME", tempfile.mkdtemp(prefix="cohort-dsl-memo-"))
+
+
 @pytest.fixture
 def cohort_project(tmp_path):
     """``cohort_project(files, plugins=(), catalogs=None, config=None,

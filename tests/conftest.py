@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,10 @@ from cohort_dsl.testing import write_files  # noqa: E402
 from cohort_dsl.bundle import load_bundle, load_mapping
 from cohort_dsl.compiler import compile_bundle
 from cohort_dsl.diagnostics import SpecError
+
+# The memo of checked plugin schemas (cohort_dsl.schema) goes to a temporary
+# folder, never the user's cache.
+os.environ.setdefault("COHORT_DSL_CACHE_HOME", tempfile.mkdtemp(prefix="cohort-dsl-memo-"))
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent

@@ -262,3 +262,42 @@ def test_editor_schema_validates_a_good_spec_and_rejects_a_bad_one():
     assert list(validator.iter_errors(good)) == []
     for bad in ({"axes": []}, {"axes": {"a": [True]}}, {"axes": {}, "extra": 1}, {"axes": {}, "output": {"seed": -1}}):
         assert list(validator.iter_errors(bad)), bad
+
+
+# -- the memo of schemas checked against the metaschema ----------------------------------
+
+def test_a_valid_schema_is_checked_once(tmp_path, monkeypatch):
+    """Importing jsonschema costs a pre-commit hook ~0.1 s: a plugin schema
+    found valid is remembered, and the memo can only miss."""
+    import jsonschema
+
+    from cohort_dsl import schema as schema_module
+
+    monkeypatch.setenv("COHORT_DSL_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("COHORT_DSL_NO_CACHE", raising=False)
+    fragment = {"type": "object", "properties": {"keep": {"type": "integer", "minimum": 1}}}
+    assert schema_module.metaschema_problem(fragment) is None
+    assert (tmp_path / "valid-schemas").is_file()
+
+    def no_check(*args, **kwargs):
+        raise AssertionError("checked again")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(jsonschema.Draft202012Validator, "check_schema", no_check)
+        assert schema_module.metaschema_problem(dict(fragment)) is None  # remembered
+        with pytest.raises(AssertionError):
+            schema_module.metaschema_problem({**fragment, "title": "another"})  # another schema: checked
+        patched.setattr(schema_module, "_validator_stamp", lambda: b"another jsonschema")
+        with pytest.raises(AssertionError):
+            schema_module.metaschema_problem(fragment)  # another jsonschema: checked
+    # an invalid schema is reported every time, never remembered
+    bad = {"type": "objekt"}
+    assert schema_module.metaschema_problem(bad) is not None
+    assert schema_module.metaschema_problem(bad) is not None
+    # a memo that cannot be read is a miss
+    (tmp_path / "valid-schemas").write_bytes(b"\xff" * 10)
+    assert schema_module.metaschema_problem(fragment) is None
+    monkeypatch.setenv("COHORT_DSL_NO_CACHE", "1")
+    (tmp_path / "valid-schemas").unlink()
+    assert schema_module.metaschema_problem(fragment) is None
+    assert not (tmp_path / "valid-schemas").exists()
