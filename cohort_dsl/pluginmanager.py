@@ -180,7 +180,7 @@ def _check_plugin_schemas(registry) -> None:
     """A third-party schema fragment must be valid JSON Schema and compose
     with the others; built-in fragments are guarded by tests, so a run
     without third-party fragments never imports jsonschema for this."""
-    from cohort_dsl.schema import SchemaFragmentError, check_fragments, metaschema_problem
+    from cohort_dsl.schema import SchemaFragmentError, check_fragments, metaschema_problem, third_party_fragments
 
     for name, schema in registry.plugin_settings.items():
         name = next((str(info) for info in registry.plugins if info.name == name), name)
@@ -189,17 +189,14 @@ def _check_plugin_schemas(registry) -> None:
             raise PluginError(f"plugin {name}: the schema of its settings (cohort_dsl_plugin_settings) is invalid "
                               f"at {problem}")
         _check_refs(schema, schema, f"plugin {name}: the schema of its settings")
-    third_party = [k for k in registry.rule_kinds.values() if not (k.plugin and k.plugin.builtin)]
-    if not third_party and not registry.spec_keys:
+    fragments = third_party_fragments(registry)
+    if not fragments:
         return
     try:
-        check_fragments(registry)
+        check_fragments(registry, fragments)
         composed = registry.schema  # composition: clashing $defs are reported here
     except SchemaFragmentError as exc:
         raise PluginError(str(exc)) from None
-    fragments = [(f"rule kind {k.section!r}", k.plugin, k.schema) for k in third_party]
-    fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
-                  for key, schema in registry.spec_keys.items()]
     for what, plugin, fragment in fragments:
         _check_refs(fragment, composed, f"plugin {plugin}: the schema fragment of {what}",
                     "refer to the base definitions (#/$defs/level, #/$defs/levels, ...) or define it under the "

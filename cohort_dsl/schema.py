@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import weakref
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -79,14 +79,20 @@ class SchemaFragmentError(Exception):
     """A plugin's schema fragment is invalid or clashes with another."""
 
 
-def check_fragments(registry) -> None:
-    """Validate third-party fragments against the metaschema (built-in ones
-    are guarded by tests, so start-up does not pay for them)."""
+def third_party_fragments(registry) -> list[tuple[str, object, dict]]:
+    """``(what, plugin, fragment)`` for each schema fragment a third-party
+    plugin contributes (rule kinds and top-level spec keys)."""
     fragments = [(f"rule kind {section!r}", kind.plugin, kind.schema) for section, kind in registry.rule_kinds.items()
                  if not (kind.plugin is not None and kind.plugin.builtin)]
     fragments += [(f"spec key {key!r}", registry.spec_key_plugins.get(key), schema)
                   for key, schema in registry.spec_keys.items()]
-    for what, plugin, fragment in fragments:
+    return fragments
+
+
+def check_fragments(registry, fragments=None) -> None:
+    """Validate third-party fragments against the metaschema (built-in ones
+    are guarded by tests, so start-up does not pay for them)."""
+    for what, plugin, fragment in third_party_fragments(registry) if fragments is None else fragments:
         problem = metaschema_problem(fragment)
         if problem is not None:
             owner = f"plugin {plugin}: " if plugin else ""
@@ -127,6 +133,7 @@ def metaschema_problem(schema) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)  # the installation does not change during a run
 def _validator_stamp() -> bytes:
     """Where jsonschema and its metaschemas are installed, and their files'
     sizes and times: a reinstall or upgrade changes it."""

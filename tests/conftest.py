@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,9 @@ from cohort_dsl.bundle import load_bundle, load_mapping
 from cohort_dsl.compiler import compile_bundle
 from cohort_dsl.diagnostics import SpecError
 
-# The memo of checked plugin schemas (cohort_dsl.schema) goes to a temporary
-# folder, never the user's cache.
-os.environ.setdefault("COHORT_DSL_CACHE_HOME", tempfile.mkdtemp(prefix="cohort-dsl-memo-"))
+# The testing kit's plugin for every test (among other things it keeps the
+# memo of checked plugin schemas in a temporary folder, not the user's cache).
+pytest_plugins = ["cohort_dsl.testing"]
 
 TESTS_DIR = Path(__file__).resolve().parent
 REPO_DIR = TESTS_DIR.parent
