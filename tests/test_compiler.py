@@ -162,7 +162,7 @@ class TestRowLimit:
         start = time.perf_counter()
         with pytest.raises(SpecError) as info:
             compile_mapping(HUGE)
-        assert time.perf_counter() - start < 0.5
+        assert time.perf_counter() - start < 10  # a hang guard: 10^12 rows are never built
         assert codes(info) == ["R014"]
         assert "1,000,000,000,000" in info.value.diagnostics[0].message
         assert "--max-rows" in info.value.diagnostics[0].hint
@@ -181,7 +181,7 @@ class TestRowLimit:
         first = next(iter(compiled.rows()))
         assert first == ("0",) * 12
         assert len(list(compiled.rows(limit=3))) == 3
-        assert time.perf_counter() - start < 0.5
+        assert time.perf_counter() - start < 10  # a hang guard, as above
 
     def test_max_rows_lowers_the_limit(self):
         assert compile_mapping(SIMPLE, max_rows=6).count == 6

@@ -241,7 +241,7 @@ class TestLimitsAndFeatures:
         elapsed = time.perf_counter() - start
         assert codes(exc) == ["Y004"]
         assert exc.diagnostics[0].location.line is not None
-        assert elapsed < 0.5
+        assert elapsed < 10  # a hang guard (an expanded bomb never ends); speed is for bench/
 
     def test_small_aliases_are_fine(self, make_bundle):
         # Anchors and aliases are plain YAML; only their expansion is bounded.

