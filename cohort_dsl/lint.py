@@ -126,19 +126,42 @@ class LintRun:
 
     engine: object
     settings: object
-    catalogs: dict
+    #: by axis; None until :meth:`read_catalogs` (given a ``catalog_loader``)
+    catalogs: dict | None
     selection: Selection
     options: object = None
     #: a :class:`cohort_dsl.cache.LintCache`, or None
     cache: object = None
     #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
     policy: object = None
+    #: ``() -> (catalogs, problems)``, called once by :meth:`read_catalogs`
+    catalog_loader: object = None
+    #: the digests of the catalogs' bytes: what the cache was keyed on, or what was read
+    catalog_reads: dict | None = None
+    #: the diagnostics of catalogs that could not be read
+    catalog_problems: list = field(default_factory=list)
 
     def __post_init__(self):
         if self.policy is None:
             from cohort_dsl.policy import Policy
 
             self.policy = Policy(self.engine.registry, dict(getattr(self.settings, "severity", {}) or {}))
+
+    def read_catalogs(self) -> list[Diagnostic]:
+        """Read the catalogs unless already read (a run whose bundles all
+        hit the cache never reads them); their problems. Call it outside a
+        bundle's recording: the catalogs are part of the run's key, not of
+        a bundle's. Bytes other than those the cache was keyed on (a
+        catalog edited during the run) make the run store nothing more."""
+        if self.catalogs is None:
+            from cohort_dsl.files import recording
+
+            with recording() as reads:
+                self.catalogs, self.catalog_problems = self.catalog_loader()
+            if self.cache is not None and self.catalog_reads is not None and (reads.changed or dict(reads) != self.catalog_reads):
+                self.cache.frozen = True
+            self.catalog_reads = dict(reads)
+        return self.catalog_problems
 
 
 def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
@@ -151,6 +174,7 @@ def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     key = run.cache.key(config_path)
     cached = run.cache.get(key)
     if cached is None:
+        run.read_catalogs()
         with recording() as reads:  # the bytes this result is computed from
             cached = _lint_bundle(config_path, run)
         run.cache.put(key, cached, reads)
@@ -164,6 +188,7 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     from cohort_dsl.bundle import load_bundle
     from cohort_dsl.compiler import compile_bundle
 
+    run.read_catalogs()
     found: list[Diagnostic] = []
     bundle = compiled = None
     try:
@@ -389,6 +414,7 @@ def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None, progre
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    run.read_catalogs()  # once, here: a worker's problems or changed reads would not reach this process
     global _RUN
     _RUN = run  # inherited by forked workers; nothing is pickled but paths and results
     context = multiprocessing.get_context("fork")

@@ -54,7 +54,9 @@ def lint(capsys, *args, plugins=()) -> tuple[int, list[str]]:
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted((root / ".cohort-dsl-cache").rglob("*.json"))
+    """The bundles' entries (the run's catalog reads have one of their own)."""
+    return [path for path in sorted((root / ".cohort-dsl-cache").rglob("*.json"))
+            if "diagnostics" in json.loads(path.read_text(encoding="utf-8"))["body"]]
 
 
 def test_a_hit_gives_what_a_fresh_lint_gives(repo, capsys):
@@ -138,6 +140,62 @@ def test_editing_a_plugin_module_misses(repo, capsys, tmp_path, monkeypatch):
     lint(capsys, plugins=[cache_test_plugin])
     assert len(entries(repo)) == len(first) + 1, "an edited plugin must not reuse the old entry"
     sys.modules.pop("cache_test_plugin", None)
+
+
+class CountingCatalogs:
+    """A catalog source for ``.ids`` files (one value a line) that counts
+    its reads and, told to, appends a value to the file before reading it
+    (a catalog edited while a run reads it)."""
+
+    def __init__(self):
+        self.loads, self.edit_while_reading = 0, False
+
+    @hookimpl
+    def cohort_dsl_catalog_sources(self):
+        from cohort_dsl.catalogs import Catalog, CatalogSource
+        from cohort_dsl.files import read_bounded
+
+        def load(path, column):
+            self.loads += 1
+            if self.edit_while_reading:
+                with open(path, "a", encoding="utf-8") as handle:
+                    handle.write("c9\n")
+            values = read_bounded(path, 1 << 20).decode("utf-8").split()
+            return {None: Catalog(str(path), column, {value: None for value in values})}
+
+        return [CatalogSource("ids", (".ids",), load)]
+
+
+@pytest.fixture
+def ids_repo(repo):
+    (repo / "data/combos.ids").write_text("c1\nc2\n", encoding="utf-8")
+    (repo / "cohort-dsl.toml").write_text('data-root = "data"\n[catalogs]\ncombo_id = "combos.ids"\n', encoding="utf-8")
+    return repo
+
+
+def test_a_full_hit_does_not_read_the_catalogs_and_a_catalog_edit_misses(ids_repo, capsys):
+    source = CountingCatalogs()
+    assert lint(capsys, plugins=[source]) == (0, [])
+    assert source.loads == 1
+    assert lint(capsys, plugins=[source]) == (0, [])
+    assert source.loads == 1, "every bundle hit: the catalogs need not be parsed"
+    (ids_repo / "data/combos.ids").write_text("c1\n", encoding="utf-8")
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
+    assert source.loads == 2
+    (ids_repo / "data/combos.ids").write_text("c1\nc2\n", encoding="utf-8")
+    assert lint(capsys, plugins=[source]) == (0, [])
+
+
+def test_a_catalog_edited_after_the_run_was_keyed_stores_nothing(ids_repo, capsys):
+    source = CountingCatalogs()
+    assert lint(capsys, plugins=[source]) == (0, [])
+    (ids_repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")  # the bundle misses
+    source.edit_while_reading = True  # ... and its catalogs, vouched for by the cache, change as they are read
+    stored = [path.read_bytes() for path in entries(ids_repo)]
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
+    assert [path.read_bytes() for path in entries(ids_repo)] == stored, "a result from catalogs other than the keyed ones must not be stored"
+    source.edit_while_reading = False
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
 
 
 def test_a_membership_that_appears_later_misses(repo, capsys):
