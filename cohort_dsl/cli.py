@@ -165,9 +165,8 @@ def build_parser(engine=None, only: str | None = None):
                         "default: found by walking up from the working directory")
     _plugin_flags(common)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for name, command in commands.COMMANDS.items():
-        if only is not None and name != only:
-            continue
+    for name in commands.COMMANDS if only is None else [only]:
+        command = commands.COMMANDS[name]
         sp = sub.add_parser(name, help=command.HELP, description=command.__doc__, parents=[common],
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(sp)

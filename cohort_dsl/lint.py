@@ -77,13 +77,15 @@ class LintContext:
         return build_membership(self.compiled, self.registry, self.cohort_id)
 
 
-@dataclass
 class Selection:
     """``--select``/``--ignore``: codes, code prefixes (``C``, ``M00``) or
     rule names (``catalog-miss``), case-sensitive."""
 
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
+    __slots__ = ("select", "ignore")
+
+    def __init__(self, select: list[str] | None = None, ignore: list[str] | None = None):
+        self.select: list[str] = select if select is not None else []
+        self.ignore: list[str] = ignore if ignore is not None else []
 
     def wants(self, code: str, name: str = "") -> bool:
         def match(patterns):
@@ -120,32 +122,28 @@ def unknown_selector(selector: str, registry) -> str | None:
             + (f"; {hint}" if hint else "; `cohort-dsl rules` lists them") + ")")
 
 
-@dataclass
 class LintRun:
     """Everything shared by the bundles of one run."""
 
-    engine: object
-    settings: object
-    #: by axis; None until :meth:`read_catalogs` (given a ``catalog_loader``)
-    catalogs: dict | None
-    selection: Selection
-    options: object = None
-    #: a :class:`cohort_dsl.cache.LintCache`, or None
-    cache: object = None
-    #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
-    policy: object = None
-    #: ``() -> (catalogs, problems)``, called once by :meth:`read_catalogs`
-    catalog_loader: object = None
-    #: the digests of the catalogs' bytes: what the cache was keyed on, or what was read
-    catalog_reads: dict | None = None
-    #: the diagnostics of catalogs that could not be read
-    catalog_problems: list = field(default_factory=list)
-
-    def __post_init__(self):
-        if self.policy is None:
+    def __init__(self, engine, settings, catalogs: dict | None, selection: Selection, options=None, cache=None,
+                 policy=None, catalog_loader=None):
+        self.engine, self.settings, self.selection, self.options = engine, settings, selection, options
+        #: by axis; None until :meth:`read_catalogs` (given a ``catalog_loader``)
+        self.catalogs = catalogs
+        #: a :class:`cohort_dsl.cache.LintCache`, or None
+        self.cache = cache
+        if policy is None:
             from cohort_dsl.policy import Policy
 
-            self.policy = Policy(self.engine.registry, dict(getattr(self.settings, "severity", {}) or {}))
+            policy = Policy(engine.registry, dict(getattr(settings, "severity", {}) or {}))
+        #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
+        self.policy = policy
+        #: ``() -> (catalogs, problems)``, called once by :meth:`read_catalogs`
+        self.catalog_loader = catalog_loader
+        #: the digests of the catalogs' bytes: what the cache was keyed on, or what was read
+        self.catalog_reads: dict | None = None
+        #: the diagnostics of catalogs that could not be read
+        self.catalog_problems: list[Diagnostic] = []
 
     def read_catalogs(self) -> list[Diagnostic]:
         """Read the catalogs unless already read (a run whose bundles all

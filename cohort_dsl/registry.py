@@ -202,18 +202,21 @@ class RegistryError(Exception):
 LINT_CODE = re.compile(r"[A-Z]+[0-9]+")
 
 
-@dataclass(eq=False)  # hashable by identity: the schema cache is keyed by registry
 class Registry:
-    plugins: list[PluginInfo] = field(default_factory=list)
-    rule_kinds: dict[str, RuleKind] = field(default_factory=dict)
-    lint_rules: dict[str, LintRule] = field(default_factory=dict)
-    report_formats: dict[str, ReportFormat] = field(default_factory=dict)
-    catalog_sources: dict[str, Any] = field(default_factory=dict)
-    layouts: dict[str, Any] = field(default_factory=dict)
-    spec_keys: dict[str, Mapping] = field(default_factory=dict)
-    spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
-    plugin_settings: dict[str, Mapping] = field(default_factory=dict)
+    """What the plugins declared, by kind (equal and hashable by identity:
+    the schema cache is keyed by registry)."""
+
+    def __init__(self, plugins: list[PluginInfo] | None = None):
+        self.plugins: list[PluginInfo] = plugins if plugins is not None else []
+        self.rule_kinds: dict[str, RuleKind] = {}
+        self.lint_rules: dict[str, LintRule] = {}
+        self.report_formats: dict[str, ReportFormat] = {}
+        self.catalog_sources: dict[str, Any] = {}
+        self.layouts: dict[str, Any] = {}
+        self.spec_keys: dict[str, Mapping] = {}
+        self.spec_key_plugins: dict[str, PluginInfo] = {}
+        #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
+        self.plugin_settings: dict[str, Mapping] = {}
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
@@ -296,10 +299,11 @@ class Registry:
         return spec_schema(self).schema
 
 
-@dataclass
 class _Keyed:
-    value: Any
-    plugin: PluginInfo
+    __slots__ = ("value", "plugin")
+
+    def __init__(self, value: Any, plugin: PluginInfo):
+        self.value, self.plugin = value, plugin
 
 
 def _with_plugin(item, info: PluginInfo):

@@ -115,12 +115,16 @@ class Section:
             yield Entry(self, name, value)
 
 
-@dataclass
 class AxisDecl:
-    name: str
-    levels: list[str] | None
-    location: Location
-    origins: dict[str, Location] = field(default_factory=dict)
+    """A declared axis: its levels (None when a rule supplies them), where
+    it was declared, and where each level was written."""
+
+    __slots__ = ("name", "levels", "location", "origins")
+
+    def __init__(self, name: str, levels: list[str] | None, location: Location,
+                 origins: dict[str, Location] | None = None):
+        self.name, self.levels, self.location = name, levels, location
+        self.origins: dict[str, Location] = origins if origins is not None else {}
 
 
 @dataclass
