@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from cohort_dsl.records import FrozenRecord
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
@@ -43,8 +45,8 @@ class Location:
         return ":".join(parts)
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@dataclass(init=False, repr=False, eq=False)  # a frozen record: see cohort_dsl.records
+class Diagnostic(FrozenRecord):
     """One finding. ``severity`` is filled from the code's registered default
     when the lint gate reports it (a stage may set it directly)."""
 
@@ -55,6 +57,16 @@ class Diagnostic:
     hint: str | None = None
     # The plugin whose rule produced it, when not the core.
     plugin: str | None = None
+
+    def __init__(self, code: str, message: str, location: Location | None = None, severity: str = ERROR,
+                 hint: str | None = None, plugin: str | None = None):
+        set_field = object.__setattr__
+        set_field(self, "code", code)
+        set_field(self, "message", message)
+        set_field(self, "location", Location() if location is None else location)
+        set_field(self, "severity", severity)
+        set_field(self, "hint", hint)
+        set_field(self, "plugin", plugin)
 
     def sort_key(self) -> tuple:
         """Report order: path, line, column, code, message."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cohort_dsl.dataroot import MEMBERSHIP_FILE, SPEC, DataRoot
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, UsageError
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 UNUSED_SUPPRESSION = LintRule("L001", "unused-suppression", "A `# noqa` comment suppresses nothing.",
@@ -36,8 +37,8 @@ NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$",
 PARALLEL_THRESHOLD = 8
 
 
-@dataclass
-class LintContext:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class LintContext(Record):
     """What a lint rule's ``check(context)`` gets for one bundle."""
 
     bundle: object
@@ -48,6 +49,10 @@ class LintContext:
     options: object = None
     #: shared by the checks of one bundle (work one check does for another)
     cache: dict = field(default_factory=dict)
+
+    def __init__(self, bundle, compiled, catalogs: dict, settings, registry, options=None, cache: dict | None = None):
+        self.bundle, self.compiled, self.catalogs, self.settings = bundle, compiled, catalogs, settings
+        self.registry, self.options, self.cache = registry, options, {} if cache is None else cache
 
     @property
     def cohort_dir(self) -> Path | None:

@@ -30,6 +30,7 @@ from typing import Iterable, Mapping
 
 from cohort_dsl.diagnostics import SEVERITIES, UsageError, did_you_mean
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import FrozenRecord
 
 CONFIG_FILE = "cohort-dsl.toml"
 PYPROJECT = "pyproject.toml"
@@ -38,8 +39,8 @@ KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "ca
         "plugins")
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(init=False, repr=False, eq=False)  # a frozen record: see cohort_dsl.records
+class Settings(FrozenRecord):
     """Resolved settings: read once, never changed. Command-line flags
     make a new object with :meth:`override`."""
 
@@ -62,6 +63,26 @@ class Settings:
     #: where each plugin table and its keys are written ("path:line:col"),
     #: for the errors of :func:`check_plugin_settings`
     plugin_locations: Mapping[tuple, str] = field(default_factory=dict, compare=False)
+
+    def __init__(self, path: Path | None = None, data_root: Path | None = None, data_root_explicit: bool = False,
+                 catalogs: Mapping[str, str] | None = None, catalog_roots: tuple[Path, ...] = (),
+                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), severity: Mapping[str, str] | None = None,
+                 limits: Limits = DEFAULT_LIMITS, jobs: int | None = None, cache: bool = True,
+                 plugins: Mapping[str, Mapping] | None = None, plugin_locations: Mapping[tuple, str] | None = None):
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "data_root", Path("data").absolute() if data_root is None else data_root)
+        set_field(self, "data_root_explicit", data_root_explicit)
+        set_field(self, "catalogs", {} if catalogs is None else catalogs)
+        set_field(self, "catalog_roots", catalog_roots)
+        set_field(self, "select", select)
+        set_field(self, "ignore", ignore)
+        set_field(self, "severity", {} if severity is None else severity)
+        set_field(self, "limits", limits)
+        set_field(self, "jobs", jobs)
+        set_field(self, "cache", cache)
+        set_field(self, "plugins", {} if plugins is None else plugins)
+        set_field(self, "plugin_locations", {} if plugin_locations is None else plugin_locations)
 
     def for_plugin(self, name: str) -> Mapping:
         """The settings table of the plugin registered as ``name`` ({} when none)."""
