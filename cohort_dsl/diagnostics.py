@@ -24,8 +24,10 @@ def debugging() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
-@dataclass(frozen=True, slots=True)  # one per level of large includes: keep it small
-class Location:
+# one per level of large includes: slots keep it small; a frozen record
+# (cohort_dsl.records) with its hot methods written out
+@dataclass(init=False, repr=False, eq=False, slots=True)
+class Location(FrozenRecord):
     """Where something was written: a file, and a 1-based line and column.
 
     ``line``/``col`` are None when unknown (a spec given as an in-memory
@@ -35,6 +37,26 @@ class Location:
     path: str | None = None
     line: int | None = None
     col: int | None = None
+
+    def __init__(self, path: str | None = None, line: int | None = None, col: int | None = None):
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "line", line)
+        set_field(self, "col", col)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.path, self.line, self.col) == (other.path, other.line, other.col)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.line, self.col))
+
+    def __getstate__(self):  # pickled (results of forked lint workers): set without __setattr__
+        return (self.path, self.line, self.col)
+
+    def __setstate__(self, state) -> None:
+        Location.__init__(self, *state)
 
     def __str__(self) -> str:
         parts = [display_path(self.path) if self.path else "<spec>"]
