@@ -394,6 +394,10 @@ def lint_section(table: Table, tmp: Path, tool: str, python: str, bundles: int, 
     (floor_t, _), (warm, _) = ab(floor, [tool, "lint", str(bundle)], many_repeat, cwd=one)
     table.add(f"lint one bundle + catalogs (cached) vs {name}", warm, floor_t, "s", "<= 1.0x", 1.0,
               command="cohort-dsl lint FILE")
+    single = one_row_spec(tmp)
+    (_, _), (compile_one, _) = ab(baseline, [tool, "compile", str(single)], many_repeat, b_stdout=tmp / "one-row.csv")
+    table.add("compile a 1-row spec (start-up of the compile figures)", compile_one, 0, "s", "(reference)", ratio=False,
+              command="cohort-dsl compile SPEC")
     many = data_repo(tmp, bundles)
     (_, _), (cold_many, _) = ab(baseline, [tool, "lint", "--all", "--no-cache"], repeat, cwd=many)
     table.add(f"lint {bundles} bundles (no cache)", cold_many, 0, "s", "<= 1.5 s", 1.5, ratio=False,
@@ -401,6 +405,17 @@ def lint_section(table: Table, tmp: Path, tool: str, python: str, bundles: int, 
     measure([tool, "lint", "--all"], cwd=many)
     (_, _), (warm_many, _) = ab(baseline, [tool, "lint", "--all"], repeat, cwd=many)
     table.add(f"lint {bundles} bundles (cached)", warm_many, 0, "s", "<= 1.5 s", 1.5, ratio=False)
+
+
+def one_row_spec(tmp: Path) -> Path:
+    """The synthetic spec's columns, one level each: compile does all of
+    its work but the rows."""
+    spec = tmp / "one-row" / "spec"
+    spec.mkdir(parents=True)
+    levels = dict(zip(COLUMNS, ["combo_v1_000000", DRAFT_TEMPLATES[0], JUDGES[0][0], *ESSAYS[0],
+                                JUDGES[0][1], "1"]))
+    (spec / "config.yaml").write_text("axes:\n" + "".join(f"  {axis}: [{level}]\n" for axis, level in levels.items()))
+    return spec
 
 
 def stale_section(table: Table, tmp: Path, tool: str, n: int, repeat: int) -> None:
