@@ -198,6 +198,24 @@ def test_a_catalog_edited_after_the_run_was_keyed_stores_nothing(ids_repo, capsy
     assert lint(capsys, plugins=[source]) == (1, ["C001"])
 
 
+def test_a_full_hit_in_a_fresh_process_loads_no_yaml_parser_and_no_other_command(repo):
+    """What keeps a pre-commit run that changed nothing short: the cached
+    result without PyYAML, the spec or another command's module."""
+    import subprocess
+
+    probe = ("import sys\n"
+             "from cohort_dsl.cli import main\n"
+             "sys.argv = ['cohort-dsl', 'lint', '--all']\n"
+             "rc = main()\n"
+             "loaded = [m for m in ('yaml', 'cohort_dsl.commands.compile', 'subprocess', 'tempfile') if m in sys.modules]\n"
+             "print(rc, loaded)\n")
+    env = {k: v for k, v in os.environ.items() if k != "COHORT_DSL_NO_CACHE"}
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo, env=env,
+                           timeout=60) for _ in range(2)]
+    assert runs[0].stdout.splitlines()[-1].startswith("0 ['yaml'"), runs[0].stderr  # a miss reads the spec
+    assert runs[1].stdout.splitlines()[-1] == "0 []", runs[1].stderr
+
+
 def test_a_membership_that_appears_later_misses(repo, capsys):
     assert lint(capsys) == (0, [])
     (repo / "data/cohorts/c1/membership.csv").write_text("stage,gen_id\ndraft,d_nothing\n", encoding="utf-8")
