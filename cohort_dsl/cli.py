@@ -138,11 +138,14 @@ def _start_up():
 
 def _engine(argv: list[str]):
     """Plugins must be known before the full parser exists (they add
-    options), so the plugin flags are read first."""
+    options), so the plugin flags are read first (by a parser of their own,
+    when an argument may be one of them)."""
     import argparse
 
     from cohort_dsl.pluginmanager import build_engine, get_engine
 
+    if not any(_may_be_plugin_flag(arg) for arg in argv):
+        return get_engine()
     pre = argparse.ArgumentParser(add_help=False)
     _plugin_flags(pre)
     known, _ = pre.parse_known_args(argv)
@@ -150,6 +153,16 @@ def _engine(argv: list[str]):
         return get_engine()
     require = [name for value in known.require_plugins for name in value.split(",") if name]
     return build_engine(disable=known.disable_plugin, require=require)
+
+
+PLUGIN_FLAGS = ("--disable-plugin", "--require-plugins")
+
+
+def _may_be_plugin_flag(arg: str) -> bool:
+    """``arg`` is a plugin flag, an abbreviation argparse would take for one,
+    or its ``=value`` form."""
+    name = arg.partition("=")[0]
+    return len(name) > 2 and any(flag.startswith(name) for flag in PLUGIN_FLAGS)
 
 
 def _plugin_flags(parser) -> None:
@@ -185,15 +198,14 @@ def build_parser(engine=None, only: str | None = None):
         description="Compile declarative cohort specs into rows and generation ids; lint them against catalogs.",
     )
     parser.add_argument("-V", "--version", action="version", version=f"cohort-dsl {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="the settings file (pyproject.toml or cohort-dsl.toml); "
-                        "default: found by walking up from the working directory")
-    _plugin_flags(common)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     for name in commands.COMMANDS if only is None else [only]:
         command = commands.COMMANDS[name]
-        sp = sub.add_parser(name, help=command.HELP, description=command.__doc__, parents=[common],
+        sp = sub.add_parser(name, help=command.HELP, description=command.__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
+        sp.add_argument("--config", metavar="FILE", help="the settings file (pyproject.toml or cohort-dsl.toml); "
+                        "default: found by walking up from the working directory")
+        _plugin_flags(sp)
         command.add_arguments(sp)
         if engine is not None:
             engine.add_options(sp, name)
