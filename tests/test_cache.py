@@ -200,20 +200,44 @@ def test_a_catalog_edited_after_the_run_was_keyed_stores_nothing(ids_repo, capsy
 
 def test_a_full_hit_in_a_fresh_process_loads_no_yaml_parser_and_no_other_command(repo):
     """What keeps a pre-commit run that changed nothing short: the cached
-    result without PyYAML, the spec or another command's module."""
+    result without PyYAML, the spec, a TOML parser (the settings memo) or
+    another command's module."""
     import subprocess
 
     probe = ("import sys\n"
              "from cohort_dsl.cli import main\n"
              "sys.argv = ['cohort-dsl', 'lint', '--all']\n"
              "rc = main()\n"
-             "loaded = [m for m in ('yaml', 'cohort_dsl.commands.compile', 'subprocess', 'tempfile') if m in sys.modules]\n"
+             "loaded = [m for m in ('yaml', 'tomllib', 'cohort_dsl.commands.compile', 'subprocess', 'tempfile')\n"
+             "          if m in sys.modules]\n"
              "print(rc, loaded)\n")
     env = {k: v for k, v in os.environ.items() if k != "COHORT_DSL_NO_CACHE"}
     runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo, env=env,
                            timeout=60) for _ in range(2)]
     assert runs[0].stdout.splitlines()[-1].startswith("0 ['yaml'"), runs[0].stderr  # a miss reads the spec
     assert runs[1].stdout.splitlines()[-1] == "0 []", runs[1].stderr
+
+
+def test_the_settings_memo_can_only_miss(repo, capsys, monkeypatch, tmp_path):
+    """What a settings file parses to is remembered by its text: an edit,
+    an edited memo or a memo of another text is a fresh parse."""
+    monkeypatch.setenv("COHORT_DSL_CACHE_HOME", str(tmp_path / "memo"))
+    (repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (1, ["C001"])
+    (memo,) = (tmp_path / "memo" / "settings").iterdir()
+    settings = repo / "cohort-dsl.toml"
+    settings.write_text('data-root = "data"\n', encoding="utf-8")  # no catalog any more
+    assert lint(capsys, "--no-cache") == (0, [])
+    entry = json.loads(memo.read_text(encoding="utf-8"))
+    entry["data"]["catalogs"] = {"combo_id": "combos.csv:combo_id"}  # the memo says there is one
+    memo.write_text(json.dumps(entry), encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (0, [])
+    memo.write_text("{not json", encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (0, [])
+    settings.write_text("data-root = \n", encoding="utf-8")  # invalid TOML is an error, never a memo's answer
+    capsys.readouterr()
+    assert main(["lint", "--all", "--no-cache"], engine=build_engine(entry_points=False)) == 2
+    assert "cohort-dsl.toml:1" in capsys.readouterr().err
 
 
 def test_a_membership_that_appears_later_misses(repo, capsys):
