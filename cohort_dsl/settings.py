@@ -157,14 +157,15 @@ def _parse_toml(text: str, path: Path) -> dict:
     folder, see :func:`cohort_dsl.schema.memo_folder`) keyed by a digest of
     the text and of the Python that parsed it, with a digest over its own
     content: it can only miss. Texts with TOML dates or times are not
-    kept (JSON has no such values)."""
+    kept (JSON has no such values), nor is anything on Python 3.10, whose
+    TOML reader (tomli) is versioned apart from Python."""
     import json
     import sys
 
     from cohort_dsl.files import digest_bytes, read_bounded
     from cohort_dsl.schema import memo_folder
 
-    folder = memo_folder()
+    folder = memo_folder() if sys.version_info >= (3, 11) else None
     memo = folder / "settings" / f"{digest_bytes(str(path.absolute()).encode('utf-8'))}.json" if folder else None
     key = digest_bytes(f"{sys.version}\n{text}".encode("utf-8"))
     if memo is not None:
