@@ -190,6 +190,19 @@ class Table:
         print(f"{name:<52} {row[1]:>10} {row[2]:>10} {ratio_text:>7}   {target:<34} {ok}", flush=True)
 
 
+#: the sections ``--only`` selects from: each ``NAME_section`` function below
+SECTIONS = ("compile", "big_axis", "pair", "rules", "refusal", "lint", "stale")
+
+
+def sections(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in SECTIONS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown section(s) {', '.join(unknown) or '(none)'}; "
+                                         f"choose from {', '.join(SECTIONS)}")
+    return names
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the synthetic spec")
@@ -200,7 +213,11 @@ def main() -> int:
     parser.add_argument("--bundles", type=int, default=50, help="bundles for the many-bundle lint")
     parser.add_argument("--tool", default=str(Path(sys.executable).with_name("cohort-dsl")), help="the cohort-dsl executable")
     parser.add_argument("--write", metavar="FILE", help="also write the table (markdown) to FILE")
+    parser.add_argument("--only", metavar="SECTION[,SECTION]", type=sections,
+                        help=f"run only these sections (of: {', '.join(SECTIONS)})")
     args = parser.parse_args()
+    if args.only and args.write:
+        parser.error("--write needs every section (the table it writes is the whole report): drop --only")
     tool, python, repeat = args.tool, sys.executable, args.repeat
     if not Path(tool).exists():
         sys.exit(f"{tool} not found: install cohort-dsl in this environment (see README) or pass --tool")
@@ -210,13 +227,14 @@ def main() -> int:
         tmp = Path(tmp)
         print(f"machine: {machine()}\n")
         measure([tool, "rules"])  # write the bytecode caches once
-        compile_section(table, tmp, tool, python, args.rows, repeat)
-        big_axis_section(table, tmp, tool, python, args.big_levels, repeat)
-        pair_section(table, tmp, tool, python, args.pair_entries, repeat)
-        rules_section(table, tmp, tool, args.rules, repeat)
-        refusal_section(table, tmp, tool, python, repeat)
-        lint_section(table, tmp, tool, python, args.bundles, repeat)
-        stale_section(table, tmp, tool, args.rows, repeat)
+        only = args.only or SECTIONS
+        if "compile" in only: compile_section(table, tmp, tool, python, args.rows, repeat)
+        if "big_axis" in only: big_axis_section(table, tmp, tool, python, args.big_levels, repeat)
+        if "pair" in only: pair_section(table, tmp, tool, python, args.pair_entries, repeat)
+        if "rules" in only: rules_section(table, tmp, tool, args.rules, repeat)
+        if "refusal" in only: refusal_section(table, tmp, tool, python, repeat)
+        if "lint" in only: lint_section(table, tmp, tool, python, args.bundles, repeat)
+        if "stale" in only: stale_section(table, tmp, tool, args.rows, repeat)
     if load is not None:
         print(f"\nload average (1 min) at the start: {load:.2f}")
     if args.write:
@@ -376,6 +394,10 @@ def lint_section(table: Table, tmp: Path, tool: str, python: str, bundles: int, 
     (floor_t, _), (warm, _) = ab(floor, [tool, "lint", str(bundle)], many_repeat, cwd=one)
     table.add(f"lint one bundle + catalogs (cached) vs {name}", warm, floor_t, "s", "<= 1.0x", 1.0,
               command="cohort-dsl lint FILE")
+    single = one_row_spec(tmp)
+    (_, _), (compile_one, _) = ab(baseline, [tool, "compile", str(single)], many_repeat, b_stdout=tmp / "one-row.csv")
+    table.add("compile a 1-row spec (start-up of the compile figures)", compile_one, 0, "s", "(reference)", ratio=False,
+              command="cohort-dsl compile SPEC")
     many = data_repo(tmp, bundles)
     (_, _), (cold_many, _) = ab(baseline, [tool, "lint", "--all", "--no-cache"], repeat, cwd=many)
     table.add(f"lint {bundles} bundles (no cache)", cold_many, 0, "s", "<= 1.5 s", 1.5, ratio=False,
@@ -383,6 +405,17 @@ def lint_section(table: Table, tmp: Path, tool: str, python: str, bundles: int, 
     measure([tool, "lint", "--all"], cwd=many)
     (_, _), (warm_many, _) = ab(baseline, [tool, "lint", "--all"], repeat, cwd=many)
     table.add(f"lint {bundles} bundles (cached)", warm_many, 0, "s", "<= 1.5 s", 1.5, ratio=False)
+
+
+def one_row_spec(tmp: Path) -> Path:
+    """The synthetic spec's columns, one level each: compile does all of
+    its work but the rows."""
+    spec = tmp / "one-row" / "spec"
+    spec.mkdir(parents=True)
+    levels = dict(zip(COLUMNS, ["combo_v1_000000", DRAFT_TEMPLATES[0], JUDGES[0][0], *ESSAYS[0],
+                                JUDGES[0][1], "1"]))
+    (spec / "config.yaml").write_text("axes:\n" + "".join(f"  {axis}: [{level}]\n" for axis, level in levels.items()))
+    return spec
 
 
 def stale_section(table: Table, tmp: Path, tool: str, n: int, repeat: int) -> None:

@@ -15,6 +15,7 @@ from cohort_dsl.diagnostics import Location, SpecError, UsageError, error
 from cohort_dsl.document import YAML_LIMIT, Document, load_yaml
 from cohort_dsl.includes import INCLUDE_MISSING, Include, read, resolve
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 CONFIG_NAME = "config.yaml"
@@ -22,8 +23,8 @@ TOP_LEVEL = LintRule("S003", "not-a-mapping", "The spec is empty or not a mappin
                      "config.yaml must be a mapping with at least `axes:`.")
 
 
-@dataclass
-class Bundle:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Bundle(Record):
     directory: Path | None
     document: Document
     limits: Limits = DEFAULT_LIMITS
@@ -31,6 +32,12 @@ class Bundle:
     #: plugin name -> its [tool.cohort-dsl.plugins.NAME] table (read by rule
     #: kinds through ``Section.settings_for``)
     plugin_settings: Mapping = field(default_factory=dict)
+
+    def __init__(self, directory: Path | None, document: Document, limits: Limits = DEFAULT_LIMITS,
+                 _includes: dict | None = None, plugin_settings: Mapping | None = None):
+        self.directory, self.document, self.limits = directory, document, limits
+        self._includes = {} if _includes is None else _includes
+        self.plugin_settings = {} if plugin_settings is None else plugin_settings
 
     @property
     def config_path(self) -> Path | None:

@@ -6,8 +6,9 @@ never lies.
   active plugin (name, distribution, version, and a digest of the module
   files, so an edited editable install misses), the settings file's bytes,
   every option value that can change a finding (plugin options included),
-  the selection, the limits, the severities, and the bytes of every
-  catalog as they were read.
+  the selection, the limits, the severities, the configured catalogs and
+  the bytes of every catalog as they were read (kept in an entry of their
+  own, so that a run whose bundles all hit does not parse the catalogs).
 - **The bundle**: the digest of the exact bytes each read consumed while
   the bundle was linted — config.yaml, each include, the committed
   membership.csv (or the fact that there was none). An entry lists them;
@@ -49,11 +50,19 @@ class LintCache:
         self.directory = Path(root) / DIRECTORY / f"v{FORMAT}"
         self.run_fingerprint = run_fingerprint
         self.limit = limit  # the byte bound for re-reading a recorded file
+        #: set when the catalogs read differ from those the run was keyed on: nothing more is stored
+        self.frozen = False
 
     @classmethod
-    def for_run(cls, run, catalog_reads: dict[str, str]) -> "LintCache | None":
-        """The cache of a lint run, or None when caching is off.
-        ``catalog_reads``: the digests recorded while the catalogs were read."""
+    def for_run(cls, run, refs: list) -> "LintCache | None":
+        """The cache of a lint run, or None when caching is off or a catalog
+        cannot be read (a broken catalog is reported afresh each run).
+
+        The catalogs' reads complete the run's fingerprint. They are kept in
+        an entry of their own, keyed by the rest of the fingerprint and the
+        configured catalogs (symlinks resolved): when every file it lists
+        still has its bytes, the catalogs are not read now — only if a
+        bundle misses (:meth:`cohort_dsl.lint.LintRun.read_catalogs`)."""
         settings = run.settings
         if not settings.cache or os.environ.get(DISABLE_ENV) or getattr(run.options, "no_cache", False):
             return None
@@ -68,20 +77,41 @@ class LintCache:
             sorted(run.selection.select), sorted(run.selection.ignore),
             repr(settings.limits), sorted(settings.severity.items()),
             sorted(settings.plugins.items()),  # per-plugin settings (also given in code, without a file)
-            sorted((axis, str(cat.path), cat.column) for axis, cat in run.catalogs.items()),
-            sorted(catalog_reads.items()),
         ]
         limits = settings.limits
-        return cls(settings.root, digest_bytes(json.dumps(parts, default=str).encode("utf-8")),
-                   max(limits.max_include_bytes, limits.max_document_bytes))
+        cache = cls(settings.root, _digest(parts), max(limits.max_include_bytes, limits.max_document_bytes))
+        catalogs_key = _digest([cache.run_fingerprint, "catalogs", [_ref_key(ref) for ref in refs]])
+        entry = cache._entry(catalogs_key)
+        if entry is not None:
+            run.catalog_reads = dict(entry["reads"])
+        elif run.read_catalogs():
+            return None
+        else:
+            cache._store(catalogs_key, run.catalog_reads, {})
+        cache.run_fingerprint = _digest([catalogs_key, sorted(run.catalog_reads.items())])
+        return cache
 
     def key(self, config_path: Path) -> str:
         """Where a bundle's entry lives: the run and the bundle's path."""
-        return digest_bytes(json.dumps([self.run_fingerprint, str(Path(config_path).absolute())]).encode("utf-8"))
+        return _digest([self.run_fingerprint, str(Path(config_path).absolute())])
 
     def get(self, key: str) -> list[Diagnostic] | None:
         """The stored diagnostics, when the entry is intact and every file
         it read still has the bytes it had."""
+        entry = self._entry(key)
+        try:
+            return None if entry is None else [_load(item) for item in entry["diagnostics"]]
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def put(self, key: str, diagnostics: list[Diagnostic], reads: dict[str, str]) -> None:
+        """Store a result with the digests of the bytes it was computed
+        from — unless a file changed while it was being read."""
+        self._store(key, reads, {"diagnostics": [_dump(d) for d in diagnostics]})
+
+    def _entry(self, key: str) -> dict | None:
+        """The body of an intact entry whose recorded files all still have
+        the bytes they had, else None."""
         try:
             with open(self.directory / key[:2] / f"{key}.json", encoding="utf-8") as handle:
                 entry = json.load(handle)
@@ -91,19 +121,19 @@ class LintCache:
             for path, digest in body["reads"]:
                 if digest_file(path, self.limit) != digest:
                     return None
-            return [_load(item) for item in body["diagnostics"]]
+            return body
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
-    def put(self, key: str, diagnostics: list[Diagnostic], reads: dict[str, str]) -> None:
-        """Store a result with the digests of the bytes it was computed
-        from — unless a file changed while it was being read."""
+    def _store(self, key: str, reads: dict[str, str], content: dict) -> None:
+        if self.frozen:
+            return
         from cohort_dsl.files import write_text
 
         try:
             if any(digest_file(path, self.limit) != digest for path, digest in reads.items()):
                 return  # changed mid-run: the result may belong to neither version
-            body = {"key": key, "reads": sorted(reads.items()), "diagnostics": [_dump(d) for d in diagnostics]}
+            body = {"key": key, "reads": sorted(reads.items()), **content}
             self._ensure_directory()
             write_text(self.directory / key[:2] / f"{key}.json",
                        json.dumps({"digest": _entry_digest(body), "body": body}))
@@ -115,6 +145,17 @@ class LintCache:
         if not top.is_dir():
             top.mkdir(parents=True, exist_ok=True)
             (top / ".gitignore").write_text("# Automatically created by cohort-dsl.\n*\n", encoding="utf-8")
+
+
+def _digest(parts) -> str:
+    return digest_bytes(json.dumps(parts, default=str).encode("utf-8"))
+
+
+def _ref_key(ref) -> list:
+    """A configured catalog as its reading depends on it: where it is (and
+    where its symlinks lead), its column, and the folders it must stay in."""
+    return [ref.axis, str(ref.path), os.path.realpath(ref.path), ref.column, ref.origin,
+            [os.path.realpath(root) for root in ref.confine]]
 
 
 def _entry_digest(body: dict) -> str:
@@ -144,16 +185,25 @@ def _code_digest(obj, info) -> str:
     known = _code_digests.get(origin)
     if known is not None:
         return known
-    origin = Path(origin)
-    files = sorted(origin.parent.rglob("*.py")) if origin.name == "__init__.py" else [origin]
+    folder, name = os.path.split(origin)
     parts = []
-    for path in files:
+    for relative in _sources(folder) if name == "__init__.py" else [name]:
         try:
-            parts.append(f"{path.relative_to(origin.parent)}:{digest_file(path, 1 << 24)}")
+            parts.append(f"{relative}:{digest_file(os.path.join(folder, relative), 1 << 24)}")
         except OSError:
-            parts.append(f"{path.name}:?")
-    _code_digests[str(origin)] = known = digest_bytes("\n".join(parts).encode("utf-8"))
+            parts.append(f"{relative}:?")
+    _code_digests[origin] = known = digest_bytes("\n".join(parts).encode("utf-8"))
     return known
+
+
+def _sources(folder: str) -> list[str]:
+    """The ``.py`` files below a package folder, relative to it, sorted
+    (os.walk: a third of the time of ``Path.rglob`` on a run's path)."""
+    found = []
+    for top, folders, names in os.walk(folder):
+        folders[:] = [f for f in folders if f != "__pycache__"]
+        found += [os.path.relpath(os.path.join(top, n), folder) for n in names if n.endswith(".py")]
+    return sorted(found)
 
 
 def _dump(d: Diagnostic) -> dict:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 MIGRATION_PROBLEM = LintRule("A004", "catalog-migration", "`migrate-catalogs` cannot migrate a catalog.",
@@ -29,8 +30,8 @@ TRUE = {"1", "true", "yes", "y", "t", "x"}
 FALSE = {"0", "false", "no", "n", "f", ""}
 
 
-@dataclass
-class Migration:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Migration(Record):
     """What migrating one catalog file does."""
 
     catalog: Path
@@ -44,6 +45,12 @@ class Migration:
     selections: dict[Path, str] = field(default_factory=dict)
     #: include path -> (axis, number of values)
     summary: dict[Path, tuple[str, int]] = field(default_factory=dict)
+
+    def __init__(self, catalog: Path, original: bytes, migrated: str, rows: int, active: int,
+                 selections: dict[Path, str] | None = None, summary: dict[Path, tuple[str, int]] | None = None):
+        self.catalog, self.original, self.migrated, self.rows, self.active = catalog, original, migrated, rows, active
+        self.selections = {} if selections is None else selections
+        self.summary = {} if summary is None else summary
 
     def write(self) -> None:
         from cohort_dsl.files import read_bounded, write_text

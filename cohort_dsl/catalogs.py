@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, UsageError, error
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 CATALOG_MISS = LintRule("C001", "catalog-miss", "A value is not in its axis's catalog.",
@@ -31,8 +32,8 @@ CATALOG_ERROR = LintRule("C003", "catalog-error", "A catalog cannot be read.",
 DEFAULT_COLUMN = "id"
 
 
-@dataclass
-class Catalog:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Catalog(Record):
     """The values of one catalog: value -> its row (or None), and where it
     was written."""
 
@@ -40,6 +41,12 @@ class Catalog:
     column: str | None
     rows: dict[str, dict | None] = field(default_factory=dict)
     locations: dict[str, Location] = field(default_factory=dict)
+
+    def __init__(self, path: str, column: str | None, rows: dict[str, dict | None] | None = None,
+                 locations: dict[str, Location] | None = None):
+        self.path, self.column = path, column
+        self.rows = {} if rows is None else rows
+        self.locations = {} if locations is None else locations
 
     def __contains__(self, value: str) -> bool:
         return value in self.rows
@@ -50,8 +57,8 @@ class Catalog:
         return row.get(name) if row else None
 
 
-@dataclass
-class CatalogSource:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class CatalogSource(Record):
     """Reads catalog files with one of ``suffixes``.
 
     ``load(path, column)`` returns ``{axis_or_None: Catalog}``: a file that
@@ -67,9 +74,13 @@ class CatalogSource:
     summary: str = ""
     plugin: object = None
 
+    def __init__(self, name: str, suffixes: tuple[str, ...], load: Callable[[Path, str | None], dict],
+                 summary: str = "", plugin: object = None):
+        self.name, self.suffixes, self.load, self.summary, self.plugin = name, suffixes, load, summary, plugin
 
-@dataclass
-class CatalogRef:
+
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class CatalogRef(Record):
     """One configured catalog: an axis (or None for an axis-keyed file),
     a file and a column, and where the configuration was written."""
 
@@ -81,6 +92,9 @@ class CatalogRef:
     #: root and the catalog roots for configured catalogs; empty for paths
     #: typed on the command line
     confine: tuple[Path, ...] = ()
+
+    def __init__(self, axis: str | None, path: Path, column: str | None, origin: str, confine: tuple[Path, ...] = ()):
+        self.axis, self.path, self.column, self.origin, self.confine = axis, path, column, origin, confine
 
 
 def parse_ref(axis: str | None, spec: str, base: Path, origin: str) -> CatalogRef:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from cohort_dsl.records import FrozenRecord
+
 ERROR = "error"
 WARNING = "warning"
 SEVERITIES = (ERROR, WARNING)
@@ -22,8 +24,10 @@ def debugging() -> bool:
     return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
-@dataclass(frozen=True, slots=True)  # one per level of large includes: keep it small
-class Location:
+# one per level of large includes: slots keep it small; a frozen record
+# (cohort_dsl.records) with its hot methods written out
+@dataclass(init=False, repr=False, eq=False, slots=True)
+class Location(FrozenRecord):
     """Where something was written: a file, and a 1-based line and column.
 
     ``line``/``col`` are None when unknown (a spec given as an in-memory
@@ -34,6 +38,26 @@ class Location:
     line: int | None = None
     col: int | None = None
 
+    def __init__(self, path: str | None = None, line: int | None = None, col: int | None = None):
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "line", line)
+        set_field(self, "col", col)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.path, self.line, self.col) == (other.path, other.line, other.col)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.line, self.col))
+
+    def __getstate__(self):  # pickled (results of forked lint workers): set without __setattr__
+        return (self.path, self.line, self.col)
+
+    def __setstate__(self, state) -> None:
+        Location.__init__(self, *state)
+
     def __str__(self) -> str:
         parts = [display_path(self.path) if self.path else "<spec>"]
         if self.line is not None:
@@ -43,8 +67,8 @@ class Location:
         return ":".join(parts)
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+@dataclass(init=False, repr=False, eq=False)  # a frozen record: see cohort_dsl.records
+class Diagnostic(FrozenRecord):
     """One finding. ``severity`` is filled from the code's registered default
     when the lint gate reports it (a stage may set it directly)."""
 
@@ -55,6 +79,16 @@ class Diagnostic:
     hint: str | None = None
     # The plugin whose rule produced it, when not the core.
     plugin: str | None = None
+
+    def __init__(self, code: str, message: str, location: Location | None = None, severity: str = ERROR,
+                 hint: str | None = None, plugin: str | None = None):
+        set_field = object.__setattr__
+        set_field(self, "code", code)
+        set_field(self, "message", message)
+        set_field(self, "location", Location() if location is None else location)
+        set_field(self, "severity", severity)
+        set_field(self, "hint", hint)
+        set_field(self, "plugin", plugin)
 
     def sort_key(self) -> tuple:
         """Report order: path, line, column, code, message."""

@@ -19,7 +19,6 @@ import contextvars
 import io
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
@@ -204,6 +203,8 @@ def temp_beside(path: Path) -> tuple[int, str]:
     if _umask is None:
         _umask = os.umask(0)
         os.umask(_umask)
+    import tempfile  # only where a file is written: not on the lint path
+
     fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX + path.name + ".", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 IMPORT_UNEXPLAINED = LintRule("A001", "import-unexplained", "`import` cannot explain an id of the membership.",
@@ -57,8 +58,8 @@ def refusal(rule: LintRule, message: str, where, hint: str | None = None) -> Spe
 
 # -- generations ---------------------------------------------------------------
 
-@dataclass
-class Generation:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Generation(Record):
     """One metadata record, checked against its id."""
 
     stage: str
@@ -66,6 +67,9 @@ class Generation:
     parent: str | None
     #: column -> value (the stage's own columns)
     values: dict
+
+    def __init__(self, stage: str, gen_id: str, parent: str | None, values: dict):
+        self.stage, self.gen_id, self.parent, self.values = stage, gen_id, parent, values
 
 
 class Generations:
@@ -169,14 +173,17 @@ class Generations:
 
 # -- rows from a membership or a list ------------------------------------------
 
-@dataclass
-class Derived:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Derived(Record):
     """The rows a spec must produce, and the membership it must reproduce."""
 
     columns: list[str]
     rows: list[tuple]
     #: (stage, gen_id) in membership order
     expected: list[tuple[str, str]]
+
+    def __init__(self, columns: list[str], rows: list[tuple], expected: list[tuple[str, str]]):
+        self.columns, self.rows, self.expected = columns, rows, expected
 
 
 def from_membership(data_root, layout, cohort_id: str) -> Derived:
@@ -312,12 +319,15 @@ def _read_list(path: Path):
 
 # -- the smallest product ------------------------------------------------------
 
-@dataclass
-class Factor:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Factor(Record):
     """Columns (indexes) and their rows, in order."""
 
     columns: tuple[int, ...]
     rows: list[tuple]
+
+    def __init__(self, columns: tuple[int, ...], rows: list[tuple]):
+        self.columns, self.rows = columns, rows
 
 
 def factorize(width: int, rows: list[tuple]) -> list[Factor]:
@@ -423,14 +433,17 @@ def _slim_text(pairs) -> str:
     return ",".join(SLIM_COLUMNS) + "\n" + "".join(f"{csv_field(stage)},{gid}\n" for stage, gid in pairs)
 
 
-@dataclass
-class Imported:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Imported(Record):
     """A published spec: where, the records per stage of its membership,
     and the warnings its lint found."""
 
     spec: Path
     counts: dict[str, int]
     diagnostics: list[Diagnostic]
+
+    def __init__(self, spec: Path, counts: dict[str, int], diagnostics: list[Diagnostic]):
+        self.spec, self.counts, self.diagnostics = spec, counts, diagnostics
 
 
 def publish(project, cohort_id: str, files: dict[str, str], expected: list[tuple[str, str]], *,

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cohort_dsl.dataroot import MEMBERSHIP_FILE, SPEC, DataRoot
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, UsageError
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 UNUSED_SUPPRESSION = LintRule("L001", "unused-suppression", "A `# noqa` comment suppresses nothing.",
@@ -32,12 +33,13 @@ INTERNAL_ERROR = LintRule("L003", "internal-error", "Linting a bundle failed wit
                           "A bug in cohort-dsl (or an input no check foresaw): the bundle is reported with this "
                           "diagnostic, every other bundle is still linted, and lint exits 2 at the end. Rerun with "
                           "COHORT_DSL_DEBUG=1 for the traceback and report it.")
-NOQA = re.compile(r"(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$", re.IGNORECASE)
+#: compiled (by ``re``'s cache) the first time a line mentions noqa: most runs never need it
+NOQA = r"(?i)(?:^|\s)#\s*noqa(?::\s*(?P<codes>[A-Za-z0-9_,\s-]+?))?\s*$"
 PARALLEL_THRESHOLD = 8
 
 
-@dataclass
-class LintContext:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class LintContext(Record):
     """What a lint rule's ``check(context)`` gets for one bundle."""
 
     bundle: object
@@ -48,6 +50,10 @@ class LintContext:
     options: object = None
     #: shared by the checks of one bundle (work one check does for another)
     cache: dict = field(default_factory=dict)
+
+    def __init__(self, bundle, compiled, catalogs: dict, settings, registry, options=None, cache: dict | None = None):
+        self.bundle, self.compiled, self.catalogs, self.settings = bundle, compiled, catalogs, settings
+        self.registry, self.options, self.cache = registry, options, {} if cache is None else cache
 
     @property
     def cohort_dir(self) -> Path | None:
@@ -77,13 +83,15 @@ class LintContext:
         return build_membership(self.compiled, self.registry, self.cohort_id)
 
 
-@dataclass
 class Selection:
     """``--select``/``--ignore``: codes, code prefixes (``C``, ``M00``) or
     rule names (``catalog-miss``), case-sensitive."""
 
-    select: list[str] = field(default_factory=list)
-    ignore: list[str] = field(default_factory=list)
+    __slots__ = ("select", "ignore")
+
+    def __init__(self, select: list[str] | None = None, ignore: list[str] | None = None):
+        self.select: list[str] = select if select is not None else []
+        self.ignore: list[str] = ignore if ignore is not None else []
 
     def wants(self, code: str, name: str = "") -> bool:
         def match(patterns):
@@ -120,25 +128,44 @@ def unknown_selector(selector: str, registry) -> str | None:
             + (f"; {hint}" if hint else "; `cohort-dsl rules` lists them") + ")")
 
 
-@dataclass
 class LintRun:
     """Everything shared by the bundles of one run."""
 
-    engine: object
-    settings: object
-    catalogs: dict
-    selection: Selection
-    options: object = None
-    #: a :class:`cohort_dsl.cache.LintCache`, or None
-    cache: object = None
-    #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
-    policy: object = None
-
-    def __post_init__(self):
-        if self.policy is None:
+    def __init__(self, engine, settings, catalogs: dict | None, selection: Selection, options=None, cache=None,
+                 policy=None, catalog_loader=None):
+        self.engine, self.settings, self.selection, self.options = engine, settings, selection, options
+        #: by axis; None until :meth:`read_catalogs` (given a ``catalog_loader``)
+        self.catalogs = catalogs
+        #: a :class:`cohort_dsl.cache.LintCache`, or None
+        self.cache = cache
+        if policy is None:
             from cohort_dsl.policy import Policy
 
-            self.policy = Policy(self.engine.registry, dict(getattr(self.settings, "severity", {}) or {}))
+            policy = Policy(engine.registry, dict(getattr(settings, "severity", {}) or {}))
+        #: the :class:`cohort_dsl.policy.Policy` (the registry's severities by default)
+        self.policy = policy
+        #: ``() -> (catalogs, problems)``, called once by :meth:`read_catalogs`
+        self.catalog_loader = catalog_loader
+        #: the digests of the catalogs' bytes: what the cache was keyed on, or what was read
+        self.catalog_reads: dict | None = None
+        #: the diagnostics of catalogs that could not be read
+        self.catalog_problems: list[Diagnostic] = []
+
+    def read_catalogs(self) -> list[Diagnostic]:
+        """Read the catalogs unless already read (a run whose bundles all
+        hit the cache never reads them); their problems. Call it outside a
+        bundle's recording: the catalogs are part of the run's key, not of
+        a bundle's. Bytes other than those the cache was keyed on (a
+        catalog edited during the run) make the run store nothing more."""
+        if self.catalogs is None:
+            from cohort_dsl.files import recording
+
+            with recording() as reads:
+                self.catalogs, self.catalog_problems = self.catalog_loader()
+            if self.cache is not None and self.catalog_reads is not None and (reads.changed or dict(reads) != self.catalog_reads):
+                self.cache.frozen = True
+            self.catalog_reads = dict(reads)
+        return self.catalog_problems
 
 
 def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
@@ -151,6 +178,7 @@ def lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     key = run.cache.key(config_path)
     cached = run.cache.get(key)
     if cached is None:
+        run.read_catalogs()
         with recording() as reads:  # the bytes this result is computed from
             cached = _lint_bundle(config_path, run)
         run.cache.put(key, cached, reads)
@@ -164,6 +192,7 @@ def _lint_bundle(config_path: Path, run: LintRun) -> list[Diagnostic]:
     from cohort_dsl.bundle import load_bundle
     from cohort_dsl.compiler import compile_bundle
 
+    run.read_catalogs()
     found: list[Diagnostic] = []
     bundle = compiled = None
     try:
@@ -311,7 +340,7 @@ def _noqa_comments(path: str) -> dict[int, tuple[set | None, int]]:
     for number, line in enumerate(editor_lines(text), start=1):
         if "noqa" not in line.lower():
             continue
-        match = NOQA.search(line)
+        match = re.search(NOQA, line)
         if match:
             raw = match.group("codes")
             codes = {c.strip() for c in re.split(r"[,\s]+", raw) if c.strip()} if raw else None  # case-sensitive
@@ -389,6 +418,7 @@ def lint_many(configs: list[Path], run: LintRun, jobs: int | None = None, progre
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    run.read_catalogs()  # once, here: a worker's problems or changed reads would not reach this process
     global _RUN
     _RUN = run  # inherited by forked workers; nothing is pickled but paths and results
     context = multiprocessing.get_context("fork")

@@ -81,7 +81,7 @@ def file_uri(path: Path) -> str:
     return "file://" + percent_encode(posix)
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -98,7 +98,9 @@ def escape_control(text: str) -> str:
     paragraph separators U+2028/U+2029) shown as an escape: ``\\n``,
     ``\\r``, ``\\t``, ``\\x1b``, ``\\u2028``. Printable text is unchanged, so a
     file name cannot inject a line or a terminal sequence into a report."""
-    return _CONTROL.sub(_escape_one, text)
+    if text.isprintable():  # none of those characters is printable: the common case needs no pattern
+        return text
+    return re.sub(_CONTROL, _escape_one, text)
 
 
 def rule_anchor(rule) -> str:

@@ -126,13 +126,18 @@ class Project:
         from cohort_dsl.lint import LintRun, finish, lint_many, targets
         from time import perf_counter
 
-        from cohort_dsl.files import recording
         from cohort_dsl.report import Report
 
         started = perf_counter()
         refs = settings_refs(self.settings) + list(extra_catalog_refs)
-        with recording() as catalog_reads:
-            catalogs, catalog_problems = self.catalogs(extra_catalog_refs)
+        run = LintRun(self.engine, self.settings, None, self.selection, options, policy=self.policy,
+                      catalog_loader=lambda: self.catalogs(extra_catalog_refs))
+        if use_cache:
+            from cohort_dsl.cache import LintCache
+
+            run.cache = LintCache.for_run(run, refs)  # reads the catalogs unless a cache entry vouches for them
+        if run.cache is None:
+            run.read_catalogs()
         catalogs_done = perf_counter()
         paths = [str(p) for p in paths]
         if paths:
@@ -147,14 +152,10 @@ class Project:
             from cohort_dsl.vcs import committed_bundles
 
             configs, skipped = committed_bundles(configs, Path.cwd())
-        run = LintRun(self.engine, self.settings, catalogs, self.selection, options, policy=self.policy)
-        if use_cache and not catalog_problems:  # a broken catalog is reported afresh each run
-            from cohort_dsl.cache import LintCache
-
-            run.cache = LintCache.for_run(run, catalog_reads)
         bar = progress(len(configs)) if progress is not None else None
         try:
-            diagnostics = finish(catalog_problems, run) + lint_many(configs, run, jobs or self.settings.jobs, bar)
+            found = lint_many(configs, run, jobs or self.settings.jobs, bar)
+            diagnostics = finish(run.catalog_problems, run) + found
         finally:
             if bar is not None:
                 bar.close()

@@ -1,8 +1,7 @@
 """The registry: what plugins declare, collected and checked in one place.
 
-(The declaration types are plain dataclasses, not frozen ones: a frozen
-dataclass costs twice as much to define, and every pre-commit run defines
-them all.)
+(The declaration types are records (:mod:`cohort_dsl.records`): dataclasses
+whose methods are written out, since every pre-commit run defines them all.)
 
 Plugins answer ``cohort_dsl_*`` hooks with *declarative data* (the types
 below). The registry gathers every answer together with the plugin that gave
@@ -24,11 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from cohort_dsl.diagnostics import ERROR, SEVERITIES, Location
+from cohort_dsl.records import Record
 
 
 
-@dataclass
-class PluginInfo:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class PluginInfo(Record):
     """Who a contribution comes from: the plugin's registered name and the
     distribution (with version) that ships it."""
 
@@ -37,12 +37,15 @@ class PluginInfo:
     version: str = ""
     builtin: bool = False
 
+    def __init__(self, name: str, dist: str = "cohort-dsl", version: str = "", builtin: bool = False):
+        self.name, self.dist, self.version, self.builtin = name, dist, version, builtin
+
     def __str__(self) -> str:
         return f"{self.name} ({self.dist} {self.version})" if self.version else f"{self.name} ({self.dist})"
 
 
-@dataclass
-class Reference:
+@dataclass(init=False, repr=False, eq=False)
+class Reference(Record):
     """A name a rule reads: an axis, or (``expects="any"``) an earlier rule.
 
     The core checks every reference before any rule runs: unknown names get
@@ -53,9 +56,12 @@ class Reference:
     location: Location
     expects: str = "any"  # "any" | "axis"
 
+    def __init__(self, name: str, location: Location, expects: str = "any"):
+        self.name, self.location, self.expects = name, location, expects
 
-@dataclass
-class Rule:
+
+@dataclass(init=False, repr=False, eq=False)
+class Rule(Record):
     """One entry of a ``rules:`` section, as parsed by its rule kind.
 
     ``apply(design)`` filters or joins factors of the :class:`~cohort_dsl.design.Design`.
@@ -74,14 +80,21 @@ class Rule:
     named: bool = False
     plugin: PluginInfo | None = None
 
+    def __init__(self, kind: str, name: str, location: Location, apply: Callable[[Any], None],
+                 references: tuple[Reference, ...] = (), introduces: Mapping[str, list] | None = None,
+                 named: bool = False, plugin: PluginInfo | None = None):
+        self.kind, self.name, self.location, self.apply = kind, name, location, apply
+        self.references, self.introduces = references, {} if introduces is None else introduces
+        self.named, self.plugin = named, plugin
+
     @property
     def label(self) -> str:
         """``kind name``, as messages name the rule."""
         return f"{self.kind} {self.name}"
 
 
-@dataclass
-class RuleKind:
+@dataclass(init=False, repr=False, eq=False)
+class RuleKind(Record):
     """A section under ``rules:``.
 
     ``schema`` is the JSON Schema (Draft 2020-12) of the section's value; it is
@@ -98,9 +111,13 @@ class RuleKind:
     summary: str = ""
     plugin: PluginInfo | None = None
 
+    def __init__(self, section: str, schema: Mapping[str, Any], parse: Callable[[Any], Iterable[Rule]],
+                 summary: str = "", plugin: PluginInfo | None = None):
+        self.section, self.schema, self.parse, self.summary, self.plugin = section, schema, parse, summary, plugin
 
-@dataclass
-class LintRule:
+
+@dataclass(init=False, repr=False, eq=False)
+class LintRule(Record):
     """A diagnostic code: its stable ``code``, readable ``name``, default
     ``severity``, a one-line ``summary`` and a paragraph of ``doc``.
 
@@ -124,9 +141,15 @@ class LintRule:
     plugin: PluginInfo | None = None
     on_declared: bool = False
 
+    def __init__(self, code: str, name: str, summary: str, doc: str = "", severity: str = ERROR,
+                 check: Callable[[Any], Iterable[Any]] | None = None, plugin: PluginInfo | None = None,
+                 on_declared: bool = False):
+        self.code, self.name, self.summary, self.doc, self.severity = code, name, summary, doc, severity
+        self.check, self.plugin, self.on_declared = check, plugin, on_declared
 
-@dataclass
-class ReportFormat:
+
+@dataclass(init=False, repr=False, eq=False)
+class ReportFormat(Record):
     """An output format for ``lint --format NAME``: ``render(report, stream)``
     writes a :class:`~cohort_dsl.report.Report` to a text stream."""
 
@@ -135,9 +158,13 @@ class ReportFormat:
     summary: str = ""
     plugin: PluginInfo | None = None
 
+    def __init__(self, name: str, render: Callable[[Any, Any], None], summary: str = "",
+                 plugin: PluginInfo | None = None):
+        self.name, self.render, self.summary, self.plugin = name, render, summary, plugin
 
-@dataclass
-class Stage:
+
+@dataclass(init=False, repr=False, eq=False)
+class Stage(Record):
     """One generation stage of a :class:`Layout`: what its id hashes and
     what its record carries.
 
@@ -177,9 +204,16 @@ class Stage:
     #: the id also hashes every axis no other stage reads ("id from all axes")
     other_axes: bool = False
 
+    def __init__(self, name: str, prefix: str, template: tuple[str, ...] = (), llm: tuple[str, ...] = (),
+                 llm_in_id: bool = True, replicate: tuple[str, ...] = (), combo: tuple[str, ...] = (),
+                 mode_axis: str | None = None, columns: tuple[str, ...] = (), other_axes: bool = False):
+        self.name, self.prefix, self.template, self.llm, self.llm_in_id = name, prefix, template, llm, llm_in_id
+        self.replicate, self.combo, self.mode_axis = replicate, combo, mode_axis
+        self.columns, self.other_axes = columns, other_axes
 
-@dataclass
-class Layout:
+
+@dataclass(init=False, repr=False, eq=False)
+class Layout(Record):
     """A membership layout: a chain of stages, each the parent of the
     next; records are emitted stage by stage (see :mod:`cohort_dsl.membership`
     for the id algorithm). Pure data: the core computes every id."""
@@ -193,6 +227,11 @@ class Layout:
     #: to rename it to)
     renamed: Mapping[str, str] = field(default_factory=dict)
 
+    def __init__(self, name: str, stages: tuple[Stage, ...], summary: str = "", plugin: object = None,
+                 renamed: Mapping[str, str] | None = None):
+        self.name, self.stages, self.summary, self.plugin = name, stages, summary, plugin
+        self.renamed = {} if renamed is None else renamed
+
 
 class RegistryError(Exception):
     """Plugins that contradict each other or declare invalid data."""
@@ -202,18 +241,21 @@ class RegistryError(Exception):
 LINT_CODE = re.compile(r"[A-Z]+[0-9]+")
 
 
-@dataclass(eq=False)  # hashable by identity: the schema cache is keyed by registry
 class Registry:
-    plugins: list[PluginInfo] = field(default_factory=list)
-    rule_kinds: dict[str, RuleKind] = field(default_factory=dict)
-    lint_rules: dict[str, LintRule] = field(default_factory=dict)
-    report_formats: dict[str, ReportFormat] = field(default_factory=dict)
-    catalog_sources: dict[str, Any] = field(default_factory=dict)
-    layouts: dict[str, Any] = field(default_factory=dict)
-    spec_keys: dict[str, Mapping] = field(default_factory=dict)
-    spec_key_plugins: dict[str, PluginInfo] = field(default_factory=dict)
-    #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
-    plugin_settings: dict[str, Mapping] = field(default_factory=dict)
+    """What the plugins declared, by kind (equal and hashable by identity:
+    the schema cache is keyed by registry)."""
+
+    def __init__(self, plugins: list[PluginInfo] | None = None):
+        self.plugins: list[PluginInfo] = plugins if plugins is not None else []
+        self.rule_kinds: dict[str, RuleKind] = {}
+        self.lint_rules: dict[str, LintRule] = {}
+        self.report_formats: dict[str, ReportFormat] = {}
+        self.catalog_sources: dict[str, Any] = {}
+        self.layouts: dict[str, Any] = {}
+        self.spec_keys: dict[str, Mapping] = {}
+        self.spec_key_plugins: dict[str, PluginInfo] = {}
+        #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
+        self.plugin_settings: dict[str, Mapping] = {}
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
@@ -296,10 +338,11 @@ class Registry:
         return spec_schema(self).schema
 
 
-@dataclass
 class _Keyed:
-    value: Any
-    plugin: PluginInfo
+    __slots__ = ("value", "plugin")
+
+    def __init__(self, value: Any, plugin: PluginInfo):
+        self.value, self.plugin = value, plugin
 
 
 def _with_plugin(item, info: PluginInfo):

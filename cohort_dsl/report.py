@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic
+from cohort_dsl.records import Record
 
 
-@dataclass
-class Report:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Report(Record):
     """What a report format's ``render(report, stream)`` is given: the
     diagnostics of one run and what the run covered.
 
@@ -47,8 +48,15 @@ class Report:
     #: data (``explain``, ``why``) or a diff's (``change``), as plain data
     page: dict | None = None
 
-    def __post_init__(self):
-        self.diagnostics = sorted(self.diagnostics, key=Diagnostic.sort_key)
+    def __init__(self, diagnostics: list[Diagnostic], registry: object = None, bundles: list[str] | None = None,
+                 show_summary: bool = True, color: bool = False, settings_path: object = None,
+                 skipped: list[str] | None = None, timings: dict[str, float] | None = None, settings: object = None,
+                 page: dict | None = None):
+        self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.registry, self.bundles = registry, [] if bundles is None else bundles
+        self.show_summary, self.color, self.settings_path = show_summary, color, settings_path
+        self.skipped, self.timings = [] if skipped is None else skipped, {} if timings is None else timings
+        self.settings, self.page = settings, page
 
     @property
     def errors(self) -> int:

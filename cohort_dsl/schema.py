@@ -152,15 +152,22 @@ def _validator_stamp() -> bytes:
     return "\n".join(parts).encode("utf-8")
 
 
-def _memo_path():
+def memo_folder():
+    """The folder of cohort-dsl's memos (``COHORT_DSL_CACHE_HOME``, else
+    ``$XDG_CACHE_HOME/cohort-dsl``), or None when ``COHORT_DSL_NO_CACHE``
+    turns caching off."""
     import os
     from pathlib import Path
 
     if os.environ.get("COHORT_DSL_NO_CACHE", "") not in ("", "0"):
         return None
-    home = os.environ.get(MEMO_HOME_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cohort-dsl")
-    return Path(home) / "valid-schemas"
+    return Path(os.environ.get(MEMO_HOME_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "cohort-dsl"))
+
+
+def _memo_path():
+    folder = memo_folder()
+    return None if folder is None else folder / "valid-schemas"
 
 
 def _read_memo(path) -> list[str]:

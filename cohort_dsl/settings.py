@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from cohort_dsl.diagnostics import SEVERITIES, UsageError, did_you_mean
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import FrozenRecord
 
 CONFIG_FILE = "cohort-dsl.toml"
 PYPROJECT = "pyproject.toml"
@@ -38,8 +40,8 @@ KEYS = ("data-root", "max-rows", "select", "ignore", "severity", "catalogs", "ca
         "plugins")
 
 
-@dataclass(frozen=True)
-class Settings:
+@dataclass(init=False, repr=False, eq=False)  # a frozen record: see cohort_dsl.records
+class Settings(FrozenRecord):
     """Resolved settings: read once, never changed. Command-line flags
     make a new object with :meth:`override`."""
 
@@ -62,6 +64,26 @@ class Settings:
     #: where each plugin table and its keys are written ("path:line:col"),
     #: for the errors of :func:`check_plugin_settings`
     plugin_locations: Mapping[tuple, str] = field(default_factory=dict, compare=False)
+
+    def __init__(self, path: Path | None = None, data_root: Path | None = None, data_root_explicit: bool = False,
+                 catalogs: Mapping[str, str] | None = None, catalog_roots: tuple[Path, ...] = (),
+                 select: tuple[str, ...] = (), ignore: tuple[str, ...] = (), severity: Mapping[str, str] | None = None,
+                 limits: Limits = DEFAULT_LIMITS, jobs: int | None = None, cache: bool = True,
+                 plugins: Mapping[str, Mapping] | None = None, plugin_locations: Mapping[tuple, str] | None = None):
+        set_field = object.__setattr__
+        set_field(self, "path", path)
+        set_field(self, "data_root", Path("data").absolute() if data_root is None else data_root)
+        set_field(self, "data_root_explicit", data_root_explicit)
+        set_field(self, "catalogs", {} if catalogs is None else catalogs)
+        set_field(self, "catalog_roots", catalog_roots)
+        set_field(self, "select", select)
+        set_field(self, "ignore", ignore)
+        set_field(self, "severity", {} if severity is None else severity)
+        set_field(self, "limits", limits)
+        set_field(self, "jobs", jobs)
+        set_field(self, "cache", cache)
+        set_field(self, "plugins", {} if plugins is None else plugins)
+        set_field(self, "plugin_locations", {} if plugin_locations is None else plugin_locations)
 
     def for_plugin(self, name: str) -> Mapping:
         """The settings table of the plugin registered as ``name`` ({} when none)."""
@@ -121,11 +143,57 @@ def _has_table(pyproject: Path) -> bool:
     if TABLE not in text:
         return False
     try:
-        data = _toml().loads(text)
+        data = _parse_toml(text, pyproject)
     except ValueError:
         return "[tool.cohort-dsl" in text  # broken, but meant for us: report its error
     tool = data.get("tool")
     return isinstance(tool, dict) and isinstance(tool.get(TABLE), dict)
+
+
+def _parse_toml(text: str, path: Path) -> dict:
+    """``tomllib.loads(text)``. Importing and running tomllib is ~4 ms of a
+    pre-commit run, so what a settings file's text parses to is kept in a
+    memo (``settings/<digest of the path>.json`` under the user's cache
+    folder, see :func:`cohort_dsl.schema.memo_folder`) keyed by a digest of
+    the text and of the Python that parsed it, with a digest over its own
+    content: it can only miss. Texts with TOML dates or times are not
+    kept (JSON has no such values), nor is anything on Python 3.10, whose
+    TOML reader (tomli) is versioned apart from Python."""
+    import json
+    import sys
+
+    from cohort_dsl.files import digest_bytes, read_bounded
+    from cohort_dsl.schema import memo_folder
+
+    folder = memo_folder() if sys.version_info >= (3, 11) else None
+    memo = folder / "settings" / f"{digest_bytes(str(path.absolute()).encode('utf-8'))}.json" if folder else None
+    key = digest_bytes(f"{sys.version}\n{text}".encode("utf-8"))
+    if memo is not None:
+        try:
+            entry = json.loads(read_bounded(memo, 1 << 24))
+            if entry["key"] == key and entry["digest"] == digest_bytes(json.dumps(entry["data"]).encode("utf-8")):
+                return entry["data"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    data = _toml().loads(text)
+    if memo is not None and _plain_json(data):
+        from cohort_dsl.files import write_text
+
+        try:
+            write_text(memo, json.dumps({"key": key, "digest": digest_bytes(json.dumps(data).encode("utf-8")),
+                                         "data": data}))
+        except OSError:
+            pass  # a memo that cannot be written is only a miss next time
+    return data
+
+
+def _plain_json(value) -> bool:
+    """``value`` comes back from JSON as it is (no dates, no times)."""
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v) for v in value)
+    return isinstance(value, (str, int, float, bool))
 
 
 def _toml():
@@ -153,27 +221,33 @@ class _KeyLines:
     """Where each key is written (``path:line:col``), found by scanning the
     TOML text for table headers and ``key =`` lines (the TOML reader keeps
     no positions). A key it cannot place is shown at its table, or at the
-    settings table, or at the file."""
+    settings table, or at the file. The text is scanned (and the patterns
+    compiled) when a location is first asked for: a valid file needs none."""
 
-    _HEADER = re.compile(r"^\s*\[\[?([^\[\]]+)\]\]?\s*(#.*)?$")
-    _KEY = re.compile(r"^(\s*)(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
+    _HEADER = r"^\s*\[\[?([^\[\]]+)\]\]?\s*(#.*)?$"
+    _KEY = r"^(\s*)(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*="
 
     def __init__(self, text: str, path: Path):
-        self.path = path
+        self.path, self.text = path, text
         self.where = f"{path}: [tool.{TABLE}]" if path.name == PYPROJECT else str(path)
         self.prefixes = [("tool", TABLE)] + ([()] if path.name == CONFIG_FILE else [])
-        self.keys: dict[tuple, tuple[int, int]] = {}
+
+    @cached_property
+    def keys(self) -> dict[tuple, tuple[int, int]]:
+        """Key path -> (line, column) where it is written."""
+        keys: dict[tuple, tuple[int, int]] = {}
         table: tuple = ()
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
+        for number, line in enumerate(self.text.splitlines(), start=1):
+            header = re.match(self._HEADER, line)
             if header:
                 table = tuple(self._name(part) for part in header.group(1).split("."))
-                self.keys.setdefault(table, (number, line.index("[") + 1))
+                keys.setdefault(table, (number, line.index("[") + 1))
                 continue
-            key = self._KEY.match(line)
+            key = re.match(self._KEY, line)
             if key:
                 parts = tuple(self._name(part) for part in key.group(2).split("."))
-                self.keys.setdefault(table + parts, (number, len(key.group(1)) + 1))
+                keys.setdefault(table + parts, (number, len(key.group(1)) + 1))
+        return keys
 
     @staticmethod
     def _name(part: str) -> str:
@@ -206,18 +280,17 @@ def _read_table(path: Path) -> tuple[dict, str]:
     """The settings table of a config file, and the file's text; a file
     that is not UTF-8, not TOML, or whose table is not a table is a usage
     error located in it."""
-    tomllib = _toml()
     try:
         with open(path, "rb") as handle:
             raw = handle.read(1 << 24)
         text = raw.decode("utf-8")
-        data = tomllib.loads(text)
+        data = _parse_toml(text, path)
     except OSError as exc:
         raise UsageError(f"{path}: cannot read the config: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise UsageError(f"{path}:{line}: the config is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError
         found = re.search(r"line (\d+), column (\d+)", str(exc))
         where = f"{path}:{found.group(1)}:{found.group(2)}" if found else str(path)
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))

@@ -15,6 +15,7 @@ from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
 from cohort_dsl.levels import as_level, number_problems
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule, Rule
 
 UNKNOWN_NAME = LintRule("R001", "unknown-name", "A rule names an axis or rule that does not exist.",
@@ -36,13 +37,16 @@ SPEC_LIMIT = LintRule("R015", "spec-limit", "Too many rules or levels.",
                       "The number of rules and the levels of one axis are bounded (limits.max-rules, limits.max-levels).")
 
 
-@dataclass
-class Entry:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Entry(Record):
     """One ``name: value`` entry of a rules section."""
 
     section: "Section"
     name: str
     value: object
+
+    def __init__(self, section: "Section", name: str, value: object):
+        self.section, self.name, self.value = section, name, value
 
     @property
     def path(self) -> tuple:
@@ -79,8 +83,8 @@ class Entry:
         return read_levels(self.section.bundle, self.path + sub, axis)
 
 
-@dataclass
-class Section:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Section(Record):
     """A ``rules:`` section as its rule kind's ``parse`` sees it: already
     valid against the kind's schema fragment."""
 
@@ -88,6 +92,10 @@ class Section:
     value: dict
     bundle: Bundle
     diagnostics: list = field(default_factory=list)
+
+    def __init__(self, name: str, value: dict, bundle: Bundle, diagnostics: list | None = None):
+        self.name, self.value, self.bundle = name, value, bundle
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     @property
     def path(self) -> tuple:
@@ -115,16 +123,20 @@ class Section:
             yield Entry(self, name, value)
 
 
-@dataclass
 class AxisDecl:
-    name: str
-    levels: list[str] | None
-    location: Location
-    origins: dict[str, Location] = field(default_factory=dict)
+    """A declared axis: its levels (None when a rule supplies them), where
+    it was declared, and where each level was written."""
+
+    __slots__ = ("name", "levels", "location", "origins")
+
+    def __init__(self, name: str, levels: list[str] | None, location: Location,
+                 origins: dict[str, Location] | None = None):
+        self.name, self.levels, self.location = name, levels, location
+        self.origins: dict[str, Location] = origins if origins is not None else {}
 
 
-@dataclass
-class Spec:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Spec(Record):
     bundle: Bundle
     axes: list[AxisDecl]
     rules: list[Rule]
@@ -132,6 +144,11 @@ class Spec:
     seed: int | None
     layout: str | None
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __init__(self, bundle: Bundle, axes: list[AxisDecl], rules: list[Rule], field_order: list[tuple[str, Location]],
+                 seed: int | None, layout: str | None, diagnostics: list[Diagnostic] | None = None):
+        self.bundle, self.axes, self.rules, self.field_order = bundle, axes, rules, field_order
+        self.seed, self.layout, self.diagnostics = seed, layout, [] if diagnostics is None else diagnostics
 
     def axis(self, name: str) -> AxisDecl | None:
         for decl in self.axes:

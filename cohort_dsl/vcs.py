@@ -20,7 +20,6 @@ meant.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -108,6 +107,8 @@ def _environment() -> dict[str, str]:
 
 def _git(args: Iterable[str], cwd: Path, env: Mapping[str, str]) -> bytes | None:
     """git's stdout, or None when git is missing, fails or times out."""
+    import subprocess  # ~4 ms: only a run that asks git pays it
+
     try:
         result = subprocess.run(["git", *args], capture_output=True, timeout=TIMEOUT, cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL)

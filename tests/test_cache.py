@@ -54,7 +54,9 @@ def lint(capsys, *args, plugins=()) -> tuple[int, list[str]]:
 
 
 def entries(root: Path) -> list[Path]:
-    return sorted((root / ".cohort-dsl-cache").rglob("*.json"))
+    """The bundles' entries (the run's catalog reads have one of their own)."""
+    return [path for path in sorted((root / ".cohort-dsl-cache").rglob("*.json"))
+            if "diagnostics" in json.loads(path.read_text(encoding="utf-8"))["body"]]
 
 
 def test_a_hit_gives_what_a_fresh_lint_gives(repo, capsys):
@@ -138,6 +140,104 @@ def test_editing_a_plugin_module_misses(repo, capsys, tmp_path, monkeypatch):
     lint(capsys, plugins=[cache_test_plugin])
     assert len(entries(repo)) == len(first) + 1, "an edited plugin must not reuse the old entry"
     sys.modules.pop("cache_test_plugin", None)
+
+
+class CountingCatalogs:
+    """A catalog source for ``.ids`` files (one value a line) that counts
+    its reads and, told to, appends a value to the file before reading it
+    (a catalog edited while a run reads it)."""
+
+    def __init__(self):
+        self.loads, self.edit_while_reading = 0, False
+
+    @hookimpl
+    def cohort_dsl_catalog_sources(self):
+        from cohort_dsl.catalogs import Catalog, CatalogSource
+        from cohort_dsl.files import read_bounded
+
+        def load(path, column):
+            self.loads += 1
+            if self.edit_while_reading:
+                with open(path, "a", encoding="utf-8") as handle:
+                    handle.write("c9\n")
+            values = read_bounded(path, 1 << 20).decode("utf-8").split()
+            return {None: Catalog(str(path), column, {value: None for value in values})}
+
+        return [CatalogSource("ids", (".ids",), load)]
+
+
+@pytest.fixture
+def ids_repo(repo):
+    (repo / "data/combos.ids").write_text("c1\nc2\n", encoding="utf-8")
+    (repo / "cohort-dsl.toml").write_text('data-root = "data"\n[catalogs]\ncombo_id = "combos.ids"\n', encoding="utf-8")
+    return repo
+
+
+def test_a_full_hit_does_not_read_the_catalogs_and_a_catalog_edit_misses(ids_repo, capsys):
+    source = CountingCatalogs()
+    assert lint(capsys, plugins=[source]) == (0, [])
+    assert source.loads == 1
+    assert lint(capsys, plugins=[source]) == (0, [])
+    assert source.loads == 1, "every bundle hit: the catalogs need not be parsed"
+    (ids_repo / "data/combos.ids").write_text("c1\n", encoding="utf-8")
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
+    assert source.loads == 2
+    (ids_repo / "data/combos.ids").write_text("c1\nc2\n", encoding="utf-8")
+    assert lint(capsys, plugins=[source]) == (0, [])
+
+
+def test_a_catalog_edited_after_the_run_was_keyed_stores_nothing(ids_repo, capsys):
+    source = CountingCatalogs()
+    assert lint(capsys, plugins=[source]) == (0, [])
+    (ids_repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")  # the bundle misses
+    source.edit_while_reading = True  # ... and its catalogs, vouched for by the cache, change as they are read
+    stored = [path.read_bytes() for path in entries(ids_repo)]
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
+    assert [path.read_bytes() for path in entries(ids_repo)] == stored, "a result from catalogs other than the keyed ones must not be stored"
+    source.edit_while_reading = False
+    assert lint(capsys, plugins=[source]) == (1, ["C001"])
+
+
+def test_a_full_hit_in_a_fresh_process_loads_no_yaml_parser_and_no_other_command(repo):
+    """What keeps a pre-commit run that changed nothing short: the cached
+    result without PyYAML, the spec, a TOML parser (the settings memo) or
+    another command's module."""
+    import subprocess
+
+    probe = ("import sys\n"
+             "from cohort_dsl.cli import main\n"
+             "sys.argv = ['cohort-dsl', 'lint', '--all']\n"
+             "rc = main()\n"
+             "loaded = [m for m in ('yaml', 'tomllib', 'cohort_dsl.commands.compile', 'subprocess', 'tempfile')\n"
+             "          if m in sys.modules]\n"
+             "print(rc, loaded)\n")
+    env = {k: v for k, v in os.environ.items() if k != "COHORT_DSL_NO_CACHE"}
+    runs = [subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=repo, env=env,
+                           timeout=60) for _ in range(2)]
+    assert runs[0].stdout.splitlines()[-1].startswith("0 ['yaml'"), runs[0].stderr  # a miss reads the spec
+    assert runs[1].stdout.splitlines()[-1] == "0 []", runs[1].stderr
+
+
+def test_the_settings_memo_can_only_miss(repo, capsys, monkeypatch, tmp_path):
+    """What a settings file parses to is remembered by its text: an edit,
+    an edited memo or a memo of another text is a fresh parse."""
+    monkeypatch.setenv("COHORT_DSL_CACHE_HOME", str(tmp_path / "memo"))
+    (repo / "data/cohorts/c1/spec/combos.csv").write_text(BAD, encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (1, ["C001"])
+    (memo,) = (tmp_path / "memo" / "settings").iterdir()
+    settings = repo / "cohort-dsl.toml"
+    settings.write_text('data-root = "data"\n', encoding="utf-8")  # no catalog any more
+    assert lint(capsys, "--no-cache") == (0, [])
+    entry = json.loads(memo.read_text(encoding="utf-8"))
+    entry["data"]["catalogs"] = {"combo_id": "combos.csv:combo_id"}  # the memo says there is one
+    memo.write_text(json.dumps(entry), encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (0, [])
+    memo.write_text("{not json", encoding="utf-8")
+    assert lint(capsys, "--no-cache") == (0, [])
+    settings.write_text("data-root = \n", encoding="utf-8")  # invalid TOML is an error, never a memo's answer
+    capsys.readouterr()
+    assert main(["lint", "--all", "--no-cache"], engine=build_engine(entry_points=False)) == 2
+    assert "cohort-dsl.toml:1" in capsys.readouterr().err
 
 
 def test_a_membership_that_appears_later_misses(repo, capsys):

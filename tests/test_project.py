@@ -184,10 +184,13 @@ def test_disabling_the_builtins_distribution_is_refused(cli, tmp_path, monkeypat
     assert "every built-in" in result.err and "cohort_dsl.builtin.checks" in result.err
 
 
-def test_an_optional_builtin_can_be_disabled(cli, repo, monkeypatch):
+@pytest.mark.parametrize("flag", [["--disable-plugin", "cohort_dsl.builtin.checks"],
+                                  ["--disable-plugin=cohort_dsl.builtin.checks"],
+                                  ["--disable", "cohort_dsl.builtin.checks"]])  # argparse takes abbreviations
+def test_an_optional_builtin_can_be_disabled(cli, repo, monkeypatch, flag):
     monkeypatch.setenv("COHORT_DSL_DISABLE_PLUGIN_AUTOLOAD", "1")  # installed plugins would add their findings
     repo({"c1": {"config.yaml": full_spec("[d1, nope]")}})
-    result = cli("lint", "--all", "--no-cache", "--disable-plugin", "cohort_dsl.builtin.checks", engine=None)
+    result = cli("lint", "--all", "--no-cache", *flag, engine=None)
     assert result.rc == 0, result  # the catalog check (C001) is gone with its plugin
     assert "All checks passed" in result.out
 

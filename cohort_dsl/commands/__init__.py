@@ -6,27 +6,43 @@ command names are fixed (see README.md)."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from collections.abc import Mapping
 
-from cohort_dsl.commands import compile as compile_
-from cohort_dsl.commands import (diff, explain, import_, init, lint, materialize, membership, migrate_catalogs, new,
-                                 plugins, rules, schema)
 
-COMMANDS = {
-    "compile": compile_,
-    "explain": explain,
-    "lint": lint,
-    "membership": membership,
-    "materialize": materialize,
-    "diff": diff,
-    "init": init,
-    "new": new,
-    "import": import_,
-    "migrate-catalogs": migrate_catalogs,
-    "rules": rules,
-    "schema": schema,
-    "plugins": plugins,
-}
+class _Commands(Mapping):
+    """Command name -> its module, imported when looked up: a run builds
+    the parser of its own command only, so it imports only that module."""
+
+    def __init__(self, modules: dict[str, str]):
+        self._modules = modules
+
+    def __getitem__(self, name: str):
+        return importlib.import_module(f"{__name__}.{self._modules[name]}")
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+COMMANDS = _Commands({
+    "compile": "compile",
+    "explain": "explain",
+    "lint": "lint",
+    "membership": "membership",
+    "materialize": "materialize",
+    "diff": "diff",
+    "init": "init",
+    "new": "new",
+    "import": "import_",
+    "migrate-catalogs": "migrate_catalogs",
+    "rules": "rules",
+    "schema": "schema",
+    "plugins": "plugins",
+})
 
 
 def non_negative(text: str) -> int:
