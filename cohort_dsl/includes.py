@@ -203,6 +203,81 @@ def read(path: Path, at: Location, limits: Limits) -> Include:
     return include
 
 
+class Survey:
+    """What one streaming pass over an include tells without parsing it:
+    at most how many rows it has (``rows_at_most``: its line breaks, less
+    a CSV header) and its first bytes, from which :meth:`distinct_at_least`
+    counts distinct values up to a cap. Refusing a huge product needs no
+    more (see :func:`cohort_dsl.compiler.refuse_huge_product`)."""
+
+    #: bytes of the file kept for :meth:`distinct_at_least`
+    PREFIX_BYTES = 1 << 20
+
+    __slots__ = ("suffix", "rows_at_most", "prefix", "complete")
+
+    @classmethod
+    def of(cls, path: Path, limits: Limits) -> "Survey | None":
+        """The survey of a CSV or .txt include (None for a list document,
+        whose items are not lines). Raises OSError (TooLarge above the byte
+        limit) when the file cannot be read."""
+        return cls(path, limits) if path.suffix.lower() in (".csv", ".txt") else None
+
+    def __init__(self, path: Path, limits: Limits):
+        from cohort_dsl.files import read_chunks
+
+        self.suffix = path.suffix.lower()
+        breaks, size, kept, chunk = 0, 0, [], b""
+        for chunk in read_chunks(path, limits.max_include_bytes):
+            # a \r\n split between two chunks counts twice: still at most
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if size < self.PREFIX_BYTES:
+                kept.append(chunk)
+            size += len(chunk)
+        self.prefix = b"".join(kept)
+        self.complete = len(self.prefix) == size
+        unended = not chunk.endswith((b"\n", b"\r"))  # a last line without a break
+        self.rows_at_most = breaks + unended - (self.suffix == ".csv")
+
+    def distinct_at_least(self, column: str, cap: int) -> int | None:
+        """How many distinct values the include's ``column`` (a CSV's only
+        column, or the one so named; a .txt's lines) holds, counted up to
+        ``cap``: the count is exact when it is below ``cap``. None when the
+        kept bytes do not tell (not plain text, not enough of them, a
+        quote, a short row…): the include must then be read."""
+        text = self.prefix
+        if not self.complete:  # up to the last whole line
+            text = text[:max(text.rfind(b"\n"), text.rfind(b"\r")) + 1]
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = iter(text.split("\n"))
+        index, width = 0, 1
+        if self.suffix == ".csv":
+            if '"' in text or "\0" in text:
+                return None
+            header = tuple(map(str.strip, next(lines).split(",")))
+            width = len(header)
+            if not all(header) or len(set(header)) != width or (width > 1 and column not in header):
+                return None
+            index = header.index(column) if width > 1 else 0
+        seen: set = set()
+        for line in lines:
+            if len(line) > _FIELD_LIMIT:
+                return None
+            if not line.strip():
+                continue  # a blank line
+            cells = line.split(",") if self.suffix == ".csv" else (line,)
+            if len(cells) != width or not all(map(str.strip, cells)):
+                return None  # the reader reports it
+            seen.add(cells[index].strip())
+            if len(seen) >= cap:
+                return cap
+        return len(seen) if self.complete else None
+
+
 _FIELD_LIMIT = 131_072  # csv.field_size_limit() by default
 
 

@@ -155,12 +155,16 @@ def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[l
     """Drop repeated values (first occurrence kept), reporting each repeat.
     Returns the values in order and where each was first written."""
     origins: dict = {}
+    hints: dict = {}  # value -> the hint of its repeats (a location's text costs a relpath)
     for value, loc in located:
         if value in origins:
-            first = origins[value]
+            hint = hints.get(value)
+            if hint is None:
+                first = origins[value]
+                hint = hints[value] = f"first listed at {first}" if first.line else ""
             shown = list(value) if isinstance(value, tuple) else value
             report(Diagnostic(DUPLICATE_LEVEL.code, f"{shown!r} is listed twice in {what}; the repeat is ignored", loc, WARNING,
-                              f"first listed at {first}" if first.line else None))
+                              hint or None))
             continue
         origins[value] = loc
     return list(origins), origins

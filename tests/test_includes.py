@@ -429,6 +429,51 @@ class TestRefusedWhileReading:
         assert codes(error) == ["R014"]
         assert "at least 6,000 rows" in error.diagnostics[0].message
 
+    # above the size counted exactly (150,001 rows): such an include is counted from its first lines
+    LARGE = 150_001
+
+    def test_large_includes_are_refused_from_their_first_lines(self, make_bundle):
+        large = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  c: '@file:items/c.txt'\n",
+                 "items/a.csv": "a,note\n" + "".join(f"a{i},n\n" for i in range(self.LARGE)) + "short\n",
+                 "items/c.txt": "".join(f"c{i}\n" for i in range(self.LARGE))}
+        from cohort_dsl.files import digest_bytes, recording
+
+        path = make_bundle(large)
+        with recording() as reads, pytest.raises(SpecError) as info:
+            compile_bundle(load_bundle(path))
+        # the short row at the end is never parsed: the product is over long before it
+        assert codes(info) == ["R014"]
+        message = info.value.diagnostics[0].message
+        assert "expands to at least" in message and "above the limit of 1,000,000" in message
+        assert int(message.split("at least ")[1].split(" ")[0].replace(",", "")) > 1_000_000
+        assert loc_of(info.value.diagnostics[0]) == ("config.yaml", 1, 1)
+        for name in ("items/a.csv", "items/c.txt"):  # recorded as read: a cached lint can only miss
+            assert reads[str((path / name).absolute())] == digest_bytes((path / name).read_bytes())
+
+    def test_a_large_include_whose_first_lines_repeat_is_counted_exactly(self, make_bundle):
+        repeats = "".join(f"{'v' * 100}{i % 2}\n" for i in range(11_000))  # 1.1 MB: all the bytes kept
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y, z]\n",
+                 "items/a.csv": "a\n" + repeats + "".join(f"a{i}\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files, Limits(max_rows=100_000))
+        assert codes(error) == ["R014"]
+        assert f"expands to {3 * (self.LARGE + 2):,} rows" in error.diagnostics[0].message
+
+    def test_a_large_include_that_is_not_plain_is_counted_by_reading_it(self, make_bundle):
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y, z, w, v, u, t]\n",
+                 "items/a.csv": 'a\n"quoted, once"\n' + "".join(f"a{i}\r\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files)
+        assert codes(error) == ["R014"]
+        assert f"expands to {7 * (self.LARGE + 1):,} rows" in error.diagnostics[0].message
+
+    @pytest.mark.parametrize("text, rows", [("a\nx\ny\n", 2), ("a\r\nx\r\ny", 2), ("a\rx\ry\r\r", 3), ("", 0),
+                                            ('a\n"x\ny"\n', 2)])
+    def test_a_survey_bounds_the_rows_of_a_csv(self, tmp_path, text, rows):
+        from cohort_dsl.includes import Survey
+
+        (tmp_path / "a.csv").write_bytes(text.encode())
+        assert Survey.of(tmp_path / "a.csv", Limits()).rows_at_most == rows
+        assert Survey.of(tmp_path / "a.yaml", Limits()) is None
+
     def test_a_spec_with_rules_is_counted_after_them(self, compile_files):
         files = {**self.FILES, "config.yaml": self.FILES["config.yaml"] + "rules:\n  subsets:\n    a: [a1, a2]\n"}
         assert compile_files(files).count == 2 * 2 * 500
