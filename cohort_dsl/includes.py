@@ -244,38 +244,47 @@ class Survey:
         ``cap``: the count is exact when it is below ``cap``. None when the
         kept bytes do not tell (not plain text, not enough of them, a
         quote, a short row…): the include must then be read."""
-        text = self.prefix
-        if not self.complete:  # up to the last whole line
-            text = text[:max(text.rfind(b"\n"), text.rfind(b"\r")) + 1]
+        lines = self._lines()
+        index, width = 0, 1
         try:
-            text = text.decode("utf-8-sig")
+            if self.suffix == ".csv":
+                header = tuple(map(str.strip, next(lines, "").split(",")))
+                width = len(header)
+                if not all(header) or len(set(header)) != width or (width > 1 and column not in header):
+                    return None
+                index = header.index(column) if width > 1 else 0
+            seen: set = set()
+            for line in lines:
+                if len(line) > _FIELD_LIMIT or '"' in line or "\0" in line:
+                    return None
+                if not line.strip():
+                    continue  # a blank line
+                cells = line.split(",") if self.suffix == ".csv" else (line,)
+                if len(cells) != width or not all(map(str.strip, cells)):
+                    return None  # the reader reports it
+                seen.add(cells[index].strip())
+                if len(seen) >= cap:
+                    return cap
         except UnicodeDecodeError:
             return None
-        if "\r" in text:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = iter(text.split("\n"))
-        index, width = 0, 1
-        if self.suffix == ".csv":
-            if '"' in text or "\0" in text:
-                return None
-            header = tuple(map(str.strip, next(lines).split(",")))
-            width = len(header)
-            if not all(header) or len(set(header)) != width or (width > 1 and column not in header):
-                return None
-            index = header.index(column) if width > 1 else 0
-        seen: set = set()
-        for line in lines:
-            if len(line) > _FIELD_LIMIT:
-                return None
-            if not line.strip():
-                continue  # a blank line
-            cells = line.split(",") if self.suffix == ".csv" else (line,)
-            if len(cells) != width or not all(map(str.strip, cells)):
-                return None  # the reader reports it
-            seen.add(cells[index].strip())
-            if len(seen) >= cap:
-                return cap
         return len(seen) if self.complete else None
+
+    def _lines(self, piece: int = 1 << 16):
+        """The whole lines of the kept bytes, decoded a piece at a time (the
+        first thousand values need not split a megabyte)."""
+        data, start, end = self.prefix, 0, len(self.prefix)
+        if not self.complete:
+            end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        codec = "utf-8-sig"
+        while start < end:
+            stop = min(start + piece, end)
+            if stop < end:  # at a line break (a character never spans one)
+                stop = max(data.rfind(b"\n", start, stop), data.rfind(b"\r", start, stop)) + 1 or end
+            text = data[start:stop].decode(codec)
+            codec, start = "utf-8", stop
+            if "\r" in text:  # \r\n, \r and \n each end a line; a \r\n cut in two adds a blank line
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            yield from text.split("\n")
 
 
 _FIELD_LIMIT = 131_072  # csv.field_size_limit() by default
