@@ -191,7 +191,7 @@ class Design:
     def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":
         """One single-axis factor per axis, in the given (axis) order."""
         order = list(levels)
-        factors = [Factor((axis,), [(v,) for v in values], i) for i, (axis, values) in enumerate(levels.items())]
+        factors = [Factor((axis,), list(zip(values)), i) for i, (axis, values) in enumerate(levels.items())]
         design = cls(order, factors, limits)
         for axis in order:
             design.targets[axis] = axis_target(axis)
@@ -263,7 +263,7 @@ class Design:
         elif value in found:
             return
         elif axis in self.shared_origins:  # the declaration's own: copied before the first change
-            found = self.origins[axis] = dict(found)
+            found = self.origins[axis] = found.copy()  # a dict, or lazy Origins (shares the levels)
             self.shared_origins.discard(axis)
         found[value] = location
 

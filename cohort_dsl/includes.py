@@ -12,10 +12,12 @@ Formats (by extension):
 from __future__ import annotations
 
 import os
+from array import array
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
@@ -81,11 +83,18 @@ class Include:
         return Location(self.path, self.header_line)
 
     def levels(self, axis: str | None) -> list[tuple[str, Location]]:
-        """The include as a list of levels. A CSV must have one column, or a
-        column named after ``axis``."""
+        """The include as a list of located levels (see :meth:`column`)."""
+        return list(zip(*self.column(axis)))
+
+    def column(self, axis: str | None) -> tuple[list[str], Sequence[Location]]:
+        """The include's levels and, aligned with them, where each was
+        written (made when read, for a CSV or .txt). A CSV must have one
+        column, or a column named after ``axis``."""
         if self.header is None:
-            raws = self.raws or {}
-            return [(as_level(v, loc, raws.get(i)), loc) for i, (v, loc) in enumerate(zip(self.rows, self.locations))]
+            if self.raws is None:  # a .txt: its lines are text
+                return self.rows, self.locations
+            raws = self.raws
+            return [as_level(v, loc, raws.get(i)) for i, (v, loc) in enumerate(zip(self.rows, self.locations))], self.locations
         if len(self.header) == 1:
             index = 0
         elif axis in self.header:
@@ -99,8 +108,8 @@ class Include:
                 hint=did_you_mean(axis, self.header) if axis else None,
             )
         if isinstance(self.rows, OneColumn):
-            return list(zip(self.rows.cells, self.locations))
-        return [(row[index], loc) for row, loc in zip(self.rows, self.locations)]
+            return self.rows.cells, self.locations
+        return list(map(itemgetter(index), self.rows)), self.locations
 
     def select(self, columns: list[str], what: str) -> list[tuple[tuple, Location]]:
         """CSV rows projected onto ``columns`` (matched by header name, in any
@@ -323,7 +332,7 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
         rows = [tuple(map(str.strip, line.split(","))) for line in lines]
         if any(len(row) != width for row in rows) or not all(map(all, rows)):
             return None
-    return Include(path, header, rows, LineLocations(path, 2, len(rows)), 1)
+    return Include(path, header, rows, LineLocations(path, range(2, 2 + len(rows))), 1)
 
 
 class OneColumn(Sequence):
@@ -351,29 +360,26 @@ class OneColumn(Sequence):
 
 
 class LineLocations(Sequence):
-    """The locations of consecutive lines of one file, made when read: a
-    plain CSV of a million rows is counted (and a spec refused) without
-    making a million of them first."""
+    """The locations of lines of one file, made when read: ``lines`` is a
+    ``range`` (consecutive lines) or an ``array('I')`` of line numbers, so
+    an include of a million rows is counted, and its levels held, without
+    a million Location objects (~100 bytes each)."""
 
-    __slots__ = ("path", "first", "count")
+    __slots__ = ("path", "lines")
 
-    def __init__(self, path: str, first: int, count: int):
-        self.path, self.first, self.count = path, first, count
+    def __init__(self, path: str, lines):
+        self.path, self.lines = path, lines
 
     def __len__(self) -> int:
-        return self.count
+        return len(self.lines)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return list(self)[index]
-        if index < 0:
-            index += self.count
-        if not 0 <= index < self.count:
-            raise IndexError(index)
-        return Location(self.path, self.first + index)
+            return line_locations(self.path, self.lines[index])
+        return Location(self.path, self.lines[index])
 
     def __iter__(self):
-        return iter(line_locations(self.path, range(self.first, self.first + self.count)))
+        return iter(line_locations(self.path, self.lines))
 
 
 def line_locations(path: str, lines) -> list[Location]:
@@ -395,7 +401,7 @@ def _read_any_csv(text: str, path: str) -> Include:
     header = None
     header_line = 1
     rows: list[tuple[str, ...]] = []
-    locations: list[Location] = []
+    lines = array("I")
     start = 1
     try:
         for record in reader:
@@ -427,24 +433,22 @@ def _read_any_csv(text: str, path: str) -> Include:
                 if not cell:
                     raise error(INCLUDE_EMPTY_CELL.code, f"empty cell in column {name!r}", Location(path, line))
             rows.append(cells)
-            locations.append(Location(path, line))
+            lines.append(line)
     except csv.Error as exc:  # e.g. an unterminated quote: where its record began
         raise error(INCLUDE_FORMAT.code, f"malformed CSV: {exc}", Location(path, start)) from None
     if header is None:
         raise error(INCLUDE_FORMAT.code, "CSV include is empty (it needs a header row)", Location(path, 1))
-    return Include(path, header, rows, locations, header_line)
+    return Include(path, header, rows, LineLocations(path, lines), header_line)
 
 
 def _read_txt(text: str, path: str) -> Include:
     from cohort_dsl.document import editor_lines
 
-    rows, locations = [], []
-    for number, line in enumerate(editor_lines(text), start=1):
-        value = line.strip()
-        if value:
-            rows.append(value)
-            locations.append(Location(path, number))
-    return Include(path, None, rows, locations)
+    values = list(map(str.strip, editor_lines(text)))
+    if all(values):
+        return Include(path, None, values, LineLocations(path, range(1, 1 + len(values))))
+    lines = array("I", (number for number, value in enumerate(values, start=1) if value))
+    return Include(path, None, list(filter(None, values)), LineLocations(path, lines))
 
 
 def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> Include:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
+from itertools import chain, count
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
@@ -172,3 +174,49 @@ def _number_of(raw: str):
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e18:
         return int(value)
     return value
+
+
+class Origins(Mapping):
+    """Where each level of an axis was first written: ``{level: Location}``
+    for distinct ``levels`` aligned with their ``locations`` (a lazy
+    sequence for an include), without a dict or a Location per level until
+    one is looked up. Levels a rule adds later (``origins[level] = loc``)
+    are held apart; :meth:`copy` shares the levels."""
+
+    __slots__ = ("levels", "locations", "added", "_index")
+
+    def __init__(self, levels: list, locations: Sequence, added: dict | None = None):
+        self.levels, self.locations = levels, locations
+        self.added = dict(added or {})
+        self._index = None
+
+    def _position(self, level):
+        if self._index is None:  # built on the first look-up: most runs never make one
+            self._index = dict(zip(self.levels, count()))
+        return self._index.get(level)
+
+    def __getitem__(self, level):
+        position = self._position(level)
+        if position is not None:
+            return self.locations[position]
+        return self.added[level]
+
+    def __contains__(self, level) -> bool:
+        return self._position(level) is not None or level in self.added
+
+    def __setitem__(self, level, location) -> None:
+        if level not in self:
+            self.added[level] = location
+
+    def __len__(self) -> int:
+        return len(self.levels) + len(self.added)
+
+    def __iter__(self):
+        return chain(self.levels, self.added)
+
+    def items(self):
+        return chain(zip(self.levels, self.locations), self.added.items())
+
+    def copy(self) -> "Origins":
+        return Origins(self.levels, self.locations, self.added)
+

@@ -8,13 +8,14 @@ rules that come later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from cohort_dsl import guard
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
-from cohort_dsl.levels import as_level, number_problems
+from cohort_dsl.levels import Origins, as_level, number_problems
 from cohort_dsl.registry import LintRule, Rule
 
 UNKNOWN_NAME = LintRule("R001", "unknown-name", "A rule names an axis or rule that does not exist.",
@@ -141,14 +142,20 @@ class Spec:
 
 
 def read_levels(bundle: Bundle, path: tuple, axis: str | None) -> list[tuple[str, Location]]:
+    return list(zip(*read_column(bundle, path, axis)))
+
+
+def read_column(bundle: Bundle, path: tuple, axis: str | None) -> tuple[list[str], Sequence[Location]]:
+    """An inline list of levels or an ``@file:`` include: the levels, and
+    where each was written (aligned with them)."""
     document = bundle.document
     value = document.data
     for key in path:
         value = value[key]
     if is_include(value):
-        return bundle.include(value, document.loc(path)).levels(axis)
-    return [(as_level(v, document.loc(path + (i,)), document.raw(path + (i,))), document.loc(path + (i,)))
-            for i, v in enumerate(value)]
+        return bundle.include(value, document.loc(path)).column(axis)
+    locations = [document.loc(path + (i,)) for i in range(len(value))]
+    return [as_level(v, loc, document.raw(path + (i,))) for i, (v, loc) in enumerate(zip(value, locations))], locations
 
 
 def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[list, dict]:
@@ -168,6 +175,16 @@ def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[l
             continue
         origins[value] = loc
     return list(origins), origins
+
+
+def distinct_levels(levels: list, locations: Sequence[Location], what: str, report) -> tuple[list, Mapping]:
+    """:func:`dedupe` for levels aligned with their ``locations``. Levels
+    without repeats, the usual case, are kept as they are (an include's own
+    list) with lazy :class:`~cohort_dsl.levels.Origins`: no pair, dict or
+    Location per level."""
+    if len(set(levels)) == len(levels):
+        return levels, Origins(levels, locations)
+    return dedupe(zip(levels, locations), what, report)
 
 
 def parse_spec(bundle: Bundle, registry) -> Spec:
@@ -194,12 +211,12 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
             axes.append(AxisDecl(name, None, location))
             continue
         try:
-            located = read_levels(bundle, ("axes", name), name)
+            values, locations = read_column(bundle, ("axes", name), name)
         except SpecError as exc:
             errors.extend(exc.diagnostics)
             continue
-        _check_count(len(located), bundle.limits.max_levels, f"axis {name!r}", location)
-        levels, origins = dedupe(located, f"axis {name!r}", warnings.append)
+        _check_count(len(values), bundle.limits.max_levels, f"axis {name!r}", location)
+        levels, origins = distinct_levels(values, locations, f"axis {name!r}", warnings.append)
         axes.append(AxisDecl(name, levels, location, origins))
 
     rules: list[Rule] = []
