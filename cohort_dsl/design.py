@@ -267,6 +267,20 @@ class Design:
             self.shared_origins.discard(axis)
         found[value] = location
 
+    def note_origins(self, axes: tuple, rows: list, origins) -> None:
+        """:meth:`note_origin` for every level of ``rows`` (tuples aligned
+        with ``axes``; ``origins``: row -> where it was written), in row
+        order: only levels not yet known are located."""
+        for i, axis in enumerate(axes):
+            known = self.origins.get(axis, ())
+            new = {level for level in set(map(itemgetter(i), rows)) if level not in known}
+            for row in rows if new else ():
+                if row[i] in new:
+                    new.discard(row[i])
+                    self.note_origin(axis, row[i], origins[row])
+                    if not new:
+                        break
+
     def report(self, diagnostic: Diagnostic) -> None:
         """Record a non-fatal finding (a warning, usually)."""
         self.diagnostics.append(diagnostic)
@@ -325,24 +339,12 @@ class Design:
             for row in factor.rows:
                 index.setdefault(f_key(row), []).append(row)
             plans.append((c_key, index))
-        # Count before building: a join may not create more rows than allowed.
-        empty: list = []
-
-        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
-            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
-
-        total = sum(prod(map(len, found)) for found in matches())
-        if total > self.limits.max_rows:
-            rule = self.current_rule
-            raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
-                        getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
-        rows: list[tuple] = []
-        for found in matches():
-            if len(found) == 1:
-                rows.extend(found[0])
-            else:
-                rows.extend(sum(combo, ()) for combo in product(*found))
         new_axes = sum((f.axes for f in touched), ())
+        if all(len(index) == len(f.rows) and set(f.axes) <= set(axes) for f, (_, index) in zip(touched, plans)):
+            rows = self._covering_join(axes, constraint, new_axes, plans)
+        else:
+            rows = self._general_join(constraint, plans)
+
         rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
         merged = Factor(new_axes, rows, touched[0].position, rules)
         where = self.where()
@@ -355,6 +357,45 @@ class Design:
         self._where_for = (id(factors), len(factors))
         self.made.append(merged)
         return merged
+
+    def _general_join(self, constraint: list, plans: list) -> list[tuple]:
+        # Count before building: a join may not create more rows than allowed.
+        empty: list = []
+
+        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
+            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
+
+        self._check_join_size(sum(prod(map(len, found)) for found in matches()))
+        rows: list[tuple] = []
+        for found in matches():
+            if len(found) == 1:
+                rows.extend(found[0])
+            else:
+                rows.extend(sum(combo, ()) for combo in product(*found))
+        return rows
+
+    def _covering_join(self, axes: tuple, constraint: list, new_axes: tuple, plans: list) -> list[tuple]:
+        """The join when the constraint names every axis of the factors it
+        touches and their rows are distinct: each constraint row matches at
+        most one row of each factor, so the result is the constraint rows
+        found in every factor, in the factors' axis order (C-speed: no
+        product per row; a constraint of 100k rows joins in milliseconds)."""
+        found = constraint
+        for c_key, index in plans:
+            if not all(map(index.__contains__, map(c_key, found))):
+                found = [row for row in found if c_key(row) in index]
+        self._check_join_size(len(found))
+        if new_axes == axes:
+            return found  # join's own copy of the constraint, or a filtered one
+        if len(new_axes) == 1:
+            return list(zip(map(itemgetter(axes.index(new_axes[0])), found)))
+        return list(map(itemgetter(*[axes.index(a) for a in new_axes]), found))
+
+    def _check_join_size(self, total: int) -> None:
+        if total > self.limits.max_rows:
+            rule = self.current_rule
+            raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
+                        getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
 
     def _label(self) -> str:
         rule = self.current_rule

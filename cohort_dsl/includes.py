@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
+from sys import intern
 
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
 from cohort_dsl.levels import as_level, number_problems
@@ -112,8 +113,14 @@ class Include:
         return list(map(itemgetter(index), self.rows)), self.locations
 
     def select(self, columns: list[str], what: str) -> list[tuple[tuple, Location]]:
+        """CSV rows projected onto ``columns``, located (see :meth:`project`)."""
+        return list(zip(*self.project(columns, what)))
+
+    def project(self, columns: list[str], what: str) -> tuple[list[tuple], Sequence[Location]]:
         """CSV rows projected onto ``columns`` (matched by header name, in any
-        order). Every column must be present and no other column may be."""
+        order), and where each was written. Every column must be present
+        and no other column may be. In header order, the rows are the
+        include's own (not to be changed)."""
         assert self.header is not None
         header = self.header
         missing = [c for c in columns if c not in header]
@@ -130,7 +137,9 @@ class Include:
                 hint = close + " " + hint if close else hint
             raise error(INCLUDE_COLUMNS.code, f"{self.name}: {'; '.join(parts)}", self.header_location(), hint)
         order = [header.index(c) for c in columns]
-        return [(tuple(row[i] for i in order), loc) for row, loc in zip(self.rows, self.locations)]
+        if order == list(range(len(header))):
+            return self.rows, self.locations
+        return list(map(itemgetter(*order), self.rows)), self.locations  # a permutation of two or more columns
 
 
 def resolve(ref: str, bundle_dir: Path, at: Location) -> Path:
@@ -329,7 +338,8 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
             return None
         rows = OneColumn(cells)
     else:
-        rows = [tuple(map(str.strip, line.split(","))) for line in lines]
+        # a relation (pairs, tuples) repeats its values: one string each, not one per cell
+        rows = [tuple(map(intern, map(str.strip, line.split(",")))) for line in lines]
         if any(len(row) != width for row in rows) or not all(map(all, rows)):
             return None
     return Include(path, header, rows, LineLocations(path, range(2, 2 + len(rows))), 1)

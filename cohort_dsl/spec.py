@@ -177,14 +177,14 @@ def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[l
     return list(origins), origins
 
 
-def distinct_levels(levels: list, locations: Sequence[Location], what: str, report) -> tuple[list, Mapping]:
-    """:func:`dedupe` for levels aligned with their ``locations``. Levels
-    without repeats, the usual case, are kept as they are (an include's own
-    list) with lazy :class:`~cohort_dsl.levels.Origins`: no pair, dict or
-    Location per level."""
-    if len(set(levels)) == len(levels):
-        return levels, Origins(levels, locations)
-    return dedupe(zip(levels, locations), what, report)
+def distinct(values: list, locations: Sequence[Location], what: str, report) -> tuple[list, Mapping]:
+    """:func:`dedupe` for values (levels, or rows of a relation) aligned
+    with their ``locations``. Values without repeats, the usual case, are
+    kept as they are (an include's own list) with lazy
+    :class:`~cohort_dsl.levels.Origins`: no pair, dict or Location per value."""
+    if len(set(values)) == len(values):
+        return values, Origins(values, locations)
+    return dedupe(zip(values, locations), what, report)
 
 
 def parse_spec(bundle: Bundle, registry) -> Spec:
@@ -216,7 +216,7 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
             errors.extend(exc.diagnostics)
             continue
         _check_count(len(values), bundle.limits.max_levels, f"axis {name!r}", location)
-        levels, origins = distinct_levels(values, locations, f"axis {name!r}", warnings.append)
+        levels, origins = distinct(values, locations, f"axis {name!r}", warnings.append)
         axes.append(AxisDecl(name, levels, location, origins))
 
     rules: list[Rule] = []
