@@ -220,14 +220,15 @@ class Design:
     def domain(self, axis: str) -> list[str]:
         """The distinct current values of an axis, in factor order."""
         factor = self.factor_of(axis)
-        i = factor.axes.index(axis)
-        return list(dict.fromkeys(row[i] for row in factor.rows))
+        return list(dict.fromkeys(map(itemgetter(factor.axes.index(axis)), factor.rows)))
 
     def domain_of(self, axes: tuple) -> set:
         """The distinct current value tuples of axes that share a factor."""
         factor = self.factor_of(axes[0])
         idx = [factor.axes.index(a) for a in axes]
-        return {tuple(row[i] for i in idx) for row in factor.rows}
+        if idx == list(range(len(factor.axes))):
+            return set(factor.rows)
+        return set(zip(*(map(itemgetter(i), factor.rows) for i in idx)))
 
     def resolve(self, name: str, location: Location | None = None) -> Target:
         """What ``name`` (an axis or an earlier named rule) stands for."""

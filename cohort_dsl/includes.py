@@ -338,10 +338,13 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
             return None
         rows = OneColumn(cells)
     else:
-        # a relation (pairs, tuples) repeats its values: one string each, not one per cell
-        rows = [tuple(map(intern, map(str.strip, line.split(",")))) for line in lines]
-        if any(len(row) != width for row in rows) or not all(map(all, rows)):
+        if set(map(str.count, lines, repeat(","))) != {width - 1}:  # a row wider or narrower than the header
             return None
+        # a relation (pairs, tuples) repeats its values: one string each, not one per cell
+        cells = list(map(intern, map(str.strip, ",".join(lines).split(","))))
+        if not all(cells):
+            return None
+        rows = list(zip(*[iter(cells)] * width))
     return Include(path, header, rows, LineLocations(path, range(2, 2 + len(rows))), 1)
 
 
