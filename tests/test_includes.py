@@ -359,6 +359,29 @@ class TestRelationsByHeaderName:
         exc = include_error(make_bundle, {"config.yaml": PAIR_CSV, "items/p.csv": "a,b\nx,1\ny,3\n"})
         assert loc_of(diag(exc, "R006")) == ("p.csv", 3, None)
 
+    def test_pair_csv_repeats_are_dropped_at_their_row(self, compile_files):
+        compiled = compile_files({"config.yaml": PAIR_CSV, "items/p.csv": "a,b\nx,1\ny,2\nx,1\n"})
+        assert list(compiled.rows()) == [("x", "1"), ("y", "2")]
+        assert [(d.code, loc_of(d), d.hint.endswith("p.csv:2")) for d in compiled.diagnostics] == [
+            ("R008", ("p.csv", 4, None), True)]
+
+    def test_pair_csv_right_value_out_of_domain_is_r006_at_its_row(self, make_bundle):
+        exc = include_error(make_bundle, {"config.yaml": PAIR_CSV, "items/p.csv": "b,a\n1,x\n2,y\n3,x\n"})
+        assert loc_of(diag(exc, "R006")) == ("p.csv", 4, None) and "'3'" in diag(exc, "R006").message
+
+    def test_pair_joins_axes_declared_in_the_other_order(self, compile_files):
+        config = PAIR_CSV.replace("  a: [x, y]\n  b: ['1', '2']\n", "  b: ['1', '2']\n  a: [x, y]\n  c: [u, v]\n")
+        compiled = compile_files({"config.yaml": config, "items/p.csv": "a,b\ny,1\nx,2\nx,1\n"})
+        assert list(compiled.dicts())[:3] == [{"b": "1", "a": "y", "c": "u"}, {"b": "1", "a": "y", "c": "v"},
+                                              {"b": "2", "a": "x", "c": "u"}]
+        assert compiled.count == 6
+
+    def test_a_level_an_include_declares_and_a_pair_drops_is_located_in_the_include(self, compile_files):
+        config = PAIR_CSV.replace("  a: [x, y]\n", "  a: '@file:items/a.txt'\n")
+        compiled = compile_files({"config.yaml": config, "items/a.txt": "x\n\ny\nz\n", "items/p.csv": "a,b\nx,1\ny,2\n"})
+        assert [(d.axis, d.level, d.level_location.path.endswith("a.txt"), d.level_location.line)
+                for d in compiled.dropped] == [("a", "z", True, 4)]
+
     def test_tuple_csv_without_axes_takes_the_header(self, compile_files):
         config = "axes: {}\nrules:\n  tuples:\n    t:\n      items: '@file:t.csv'\n"
         compiled = compile_files({"config.yaml": config, "t.csv": "m,e\nm1,e1\nm2,e2\n"})

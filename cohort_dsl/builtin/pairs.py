@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import partial
+from operator import itemgetter
 
 from cohort_dsl.design import ARITY
 from cohort_dsl.diagnostics import error
@@ -83,10 +84,12 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
             values = cells  # the columns are the axes
         else:
             values = [lt.value_from_columns(row[:n]) + rt.value_from_columns(row[n:]) for row in cells]
-        for i, value in enumerate(values):
-            if value[:k] not in left_domain or value[k:] not in right_domain:
-                design.check_in_domain(lt, value[:k], locations[i], list(cells[i][:n]), left_domain)
-                design.check_in_domain(rt, value[k:], locations[i], list(cells[i][n:]), right_domain)
+        lefts, rights = itemgetter(slice(0, k)), itemgetter(slice(k, None))
+        if not (all(map(left_domain.__contains__, map(lefts, values)))
+                and all(map(right_domain.__contains__, map(rights, values)))):
+            for i, value in enumerate(values):  # the first entry outside a domain, reported at its line
+                design.check_in_domain(lt, lefts(value), locations[i], list(cells[i][:n]), left_domain)
+                design.check_in_domain(rt, rights(value), locations[i], list(cells[i][n:]), right_domain)
         rows, origins = distinct(values, locations, what, design.report)
     if balance in ("left", "both"):
         _check_balance(name, "left", [row[:k] for row in rows], balance_location)
