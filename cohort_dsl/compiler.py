@@ -252,8 +252,11 @@ def initial_design(spec: Spec) -> Design:
     only rules introduce (tuples), levels in first-seen order."""
     limits = spec.bundle.limits
     introduced: dict[str, dict[str, Location]] = {}
+    declared = {decl.name for decl in spec.axes if decl.levels is not None}
     for rule in spec.rules:
         for axis, located in rule.introduces.items():
+            if axis in declared:
+                continue  # its levels are the declaration's (a tuple's rows are checked against them)
             bucket = introduced.setdefault(axis, {})
             for value, loc in located:
                 bucket.setdefault(value, loc)
@@ -402,7 +405,9 @@ class _Why:
         if rule.kind == "tuples":
             listed = self._listed.get(axis)
             if listed is None:
-                listed = self._listed[axis] = {value for value, _ in rule.introduces.get(axis, ())}
+                from cohort_dsl.levels import located_values
+
+                listed = self._listed[axis] = set(located_values(rule.introduces.get(axis, ())))
             if level not in listed:
                 return f"no item of {label} lists {level!r} for {axis}"
             return f"the items of {label} with {level!r} for {axis} match no combination left by the rules above"

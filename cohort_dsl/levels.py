@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from itertools import chain, count
+from operator import itemgetter
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
@@ -220,3 +221,34 @@ class Origins(Mapping):
     def copy(self) -> "Origins":
         return Origins(self.levels, self.locations, self.added)
 
+
+
+class LocatedColumn(Sequence):
+    """Column ``index`` of ``rows`` (tuples) as ``(value, location)``
+    pairs, made when read: what a tuple rule introduces for each of its
+    axes, without a pair per row and axis."""
+
+    __slots__ = ("rows", "index", "locations")
+
+    def __init__(self, rows: Sequence, index: int, locations: Sequence):
+        self.rows, self.index, self.locations = rows, index, locations
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return list(zip(map(itemgetter(self.index), self.rows[position]), self.locations[position]))
+        return self.rows[position][self.index], self.locations[position]
+
+    def __iter__(self):
+        return zip(self.values(), self.locations)
+
+    def values(self):
+        return map(itemgetter(self.index), self.rows)
+
+
+def located_values(located):
+    """The values of ``(value, location)`` pairs (without locating a
+    :class:`LocatedColumn`'s)."""
+    return located.values() if isinstance(located, LocatedColumn) else (value for value, _ in located)
