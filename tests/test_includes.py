@@ -382,6 +382,18 @@ class TestRelationsByHeaderName:
         assert [(d.axis, d.level, d.level_location.path.endswith("a.txt"), d.level_location.line)
                 for d in compiled.dropped] == [("a", "z", True, 4)]
 
+    def test_tuple_csv_level_not_declared_is_r006_at_its_row(self, make_bundle):
+        exc = include_error(make_bundle, {"config.yaml": TUPLE_CSV, "items/t.csv": "b,a\n1,x\n2,y\n2,q\n"})
+        d = diag(exc, "R006")
+        assert loc_of(d) == ("t.csv", 4, None) and "'q'" in d.message
+
+    def test_tuple_csv_repeats_and_introduced_levels_are_located_in_the_include(self, compile_files):
+        config = TUPLE_CSV.replace("  b: ['1', '2']\n", "")
+        compiled = compile_files({"config.yaml": config, "items/t.csv": "a,b\nx,1\nx,2\nx,1\n"})
+        assert list(compiled.rows()) == [("x", "1"), ("x", "2")]
+        assert [(d.code, loc_of(d)) for d in compiled.diagnostics] == [("R008", ("t.csv", 4, None)), ("R016", ("config.yaml", 2, 10))]  # y: dropped
+        assert compiled.design.origins["b"]["2"].line == 3
+
     def test_tuple_csv_without_axes_takes_the_header(self, compile_files):
         config = "axes: {}\nrules:\n  tuples:\n    t:\n      items: '@file:t.csv'\n"
         compiled = compile_files({"config.yaml": config, "t.csv": "m,e\nm1,e1\nm2,e2\n"})
