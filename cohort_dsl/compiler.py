@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from math import prod
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
@@ -357,7 +357,7 @@ def _dropped_by(rule, design: Design, before: _Before, tracked: set) -> DroppedL
             if axis not in tracked:
                 continue
             old = before.domain(axis)
-            now = {row[i] for row in factor.rows}
+            now = set(map(itemgetter(i), factor.rows))
             if len(now) < len(old):
                 found[axis] = [level for level in old if level not in now]
     if not found:

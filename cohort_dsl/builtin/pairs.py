@@ -85,8 +85,7 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
         else:
             values = [lt.value_from_columns(row[:n]) + rt.value_from_columns(row[n:]) for row in cells]
         lefts, rights = itemgetter(slice(0, k)), itemgetter(slice(k, None))
-        if not (all(map(left_domain.__contains__, map(lefts, values)))
-                and all(map(right_domain.__contains__, map(rights, values)))):
+        if not (_within(values, lefts, left_domain, 0, k == 1) and _within(values, rights, right_domain, k, len(rt.axes) == 1)):
             for i, value in enumerate(values):  # the first entry outside a domain, reported at its line
                 design.check_in_domain(lt, lefts(value), locations[i], list(cells[i][:n]), left_domain)
                 design.check_in_domain(rt, rights(value), locations[i], list(cells[i][n:]), right_domain)
@@ -100,6 +99,13 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
     design.join(axes, rows)
     design.define(name, SECTION, axes, partial(_decode, lt=lt, rt=rt), lt.columns + rt.columns, location,
                   from_columns=partial(_from_columns, lt=lt, rt=rt))
+
+
+def _within(values: list, side, domain: set, first: int, scalar: bool) -> bool:
+    """Every value's side (``side(value)``, starting at ``first``) is in ``domain``."""
+    if scalar:  # one axis: its levels, without a tuple per entry
+        return set(map(itemgetter(first), values)) <= {level for level, in domain}
+    return all(map(domain.__contains__, map(side, values)))
 
 
 def _check_balance(name, side, values, location):
