@@ -65,7 +65,7 @@ class Include:
     path: str
     header: tuple[str, ...] | None
     rows: list
-    locations: list[Location]
+    locations: Sequence[Location]  # a LineLocations for CSV and .txt: made when read
     header_line: int = 1
     #: the source text of items YAML typed as non-text (for hints), by index
     raws: dict = None

@@ -84,11 +84,10 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
             values = cells  # the columns are the axes
         else:
             values = [lt.value_from_columns(row[:n]) + rt.value_from_columns(row[n:]) for row in cells]
-        lefts, rights = itemgetter(slice(0, k)), itemgetter(slice(k, None))
-        if not (_within(values, lefts, left_domain, 0, k == 1) and _within(values, rights, right_domain, k, len(rt.axes) == 1)):
+        if not (_within(values, 0, k, left_domain) and _within(values, k, len(rt.axes), right_domain)):
             for i, value in enumerate(values):  # the first entry outside a domain, reported at its line
-                design.check_in_domain(lt, lefts(value), locations[i], list(cells[i][:n]), left_domain)
-                design.check_in_domain(rt, rights(value), locations[i], list(cells[i][n:]), right_domain)
+                design.check_in_domain(lt, value[:k], locations[i], list(cells[i][:n]), left_domain)
+                design.check_in_domain(rt, value[k:], locations[i], list(cells[i][n:]), right_domain)
         rows, origins = distinct(values, locations, what, design.report)
     if balance in ("left", "both"):
         _check_balance(name, "left", [row[:k] for row in rows], balance_location)
@@ -101,11 +100,11 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
                   from_columns=partial(_from_columns, lt=lt, rt=rt))
 
 
-def _within(values: list, side, domain: set, first: int, scalar: bool) -> bool:
-    """Every value's side (``side(value)``, starting at ``first``) is in ``domain``."""
-    if scalar:  # one axis: its levels, without a tuple per entry
+def _within(values: list, first: int, width: int, domain: set) -> bool:
+    """Every value's side (``width`` levels from ``first``) is in ``domain`` (at C speed)."""
+    if width == 1:  # one axis: its levels, without a tuple per entry
         return set(map(itemgetter(first), values)) <= {level for level, in domain}
-    return all(map(domain.__contains__, map(side, values)))
+    return all(map(domain.__contains__, map(itemgetter(slice(first, first + width)), values)))
 
 
 def _check_balance(name, side, values, location):
