@@ -243,7 +243,7 @@ def _share(count: int, uppers: list, bounds: list, limit: int) -> int:
     rest = prod(uppers[1:])
     need = limit // (count * rest) + 1  # the others at their bounds
     excess = (math.log(count) + math.log(uppers[0]) + math.log(rest) - math.log(limit + 1)) / large
-    even = math.ceil(uppers[0] / math.exp(excess))
+    even = 1 if excess >= math.log(uppers[0]) else math.ceil(uppers[0] / math.exp(excess))  # (exp may overflow)
     return min(uppers[0], max(need, even))
 
 

@@ -485,6 +485,14 @@ class TestRefusedWhileReading:
         for name in ("items/a.csv", "items/c.txt"):  # recorded as read: a cached lint can only miss
             assert reads[str((path / name).absolute())] == digest_bytes((path / name).read_bytes())
 
+    def test_a_large_include_before_an_astronomical_product_needs_one_value(self, make_bundle):
+        axes = "".join(f"  x{i}: [{', '.join(f'v{j}' for j in range(10))}]\n" for i in range(330))  # 10^330
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.txt'\n" + axes,
+                 "items/a.txt": "".join(f"a{i}\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files)
+        assert codes(error) == ["R014"]
+        assert f"expands to at least {10 ** 330:,} rows" in error.diagnostics[0].message  # a's first value sufficed
+
     def test_a_large_include_whose_first_lines_repeat_is_counted_exactly(self, make_bundle):
         repeats = "".join(f"{'v' * 100}{i % 2}\n" for i in range(11_000))  # 1.1 MB: all the bytes kept
         files = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y, z]\n",
