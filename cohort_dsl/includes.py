@@ -83,10 +83,6 @@ class Include:
     def header_location(self) -> Location:
         return Location(self.path, self.header_line)
 
-    def levels(self, axis: str | None) -> list[tuple[str, Location]]:
-        """The include as a list of located levels (see :meth:`column`)."""
-        return list(zip(*self.column(axis)))
-
     def column(self, axis: str | None) -> tuple[list[str], Sequence[Location]]:
         """The include's levels and, aligned with them, where each was
         written (made when read, for a CSV or .txt). A CSV must have one
