@@ -155,9 +155,11 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
     return compiled
 
 
-def _over_limit(bundle: Bundle, count: int, at_least: bool = False) -> SpecError:
-    return error(ROW_LIMIT.code, f"the spec expands to {'at least ' if at_least else ''}{count:,} rows, above the limit "
-                 f"of {bundle.limits.max_rows:,}", bundle.document.key_loc(("axes",)),
+def _over_limit(bundle: Bundle, count: int, at_most: int | None = None) -> SpecError:
+    """R014; ``at_most``, when given, is a bound of a count known only from below."""
+    expands = f"{count:,} rows" if at_most is None else f"at least {count:,} rows (its includes' lines allow up to {at_most:,})"
+    return error(ROW_LIMIT.code, f"the spec expands to {expands}, above the limit of {bundle.limits.max_rows:,}",
+                 bundle.document.key_loc(("axes",)),
                  "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
 
 
@@ -229,7 +231,7 @@ def refuse_huge_product(bundle: Bundle) -> None:
             return
         count *= found
     if count > limits.max_rows:
-        raise _over_limit(bundle, count, at_least)
+        raise _over_limit(bundle, count, prod(uppers) if at_least else None)
 
 
 def _share(count: int, uppers: list, bounds: list, limit: int) -> int:
