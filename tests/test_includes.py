@@ -54,6 +54,11 @@ class TestCsvLevels:
         assert [d.code for d in compiled.diagnostics] == ["R008"]
         assert loc_of(compiled.diagnostics[0]) == ("a.csv", 4, None)
 
+    def test_a_repeat_in_sorted_levels_is_dropped_with_a_warning(self, compile_files):
+        compiled = compile_files({"config.yaml": AXIS_CSV, "items/a.csv": "a\nv1\nv2\nv2\nv3\n"})
+        assert [r[0] for r in compiled.rows()] == ["v1", "v2", "v3"]
+        assert [(d.code, loc_of(d)) for d in compiled.diagnostics] == [("R008", ("a.csv", 4, None))]
+
     def test_multi_column_csv_picks_the_column_named_after_the_axis(self, compile_files):
         files = {"config.yaml": AXIS_CSV, "items/a.csv": "id,a,notes\n1,x,first\n2,y,second\n"}
         assert levels(compile_files, files) == ["x", "y"]
