@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from operator import attrgetter
+from math import prod
+from operator import attrgetter, itemgetter
 
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
@@ -154,47 +155,98 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
     return compiled
 
 
-def _over_limit(bundle: Bundle, count: int, at_least: bool = False) -> SpecError:
-    return error(ROW_LIMIT.code, f"the spec expands to {'at least ' if at_least else ''}{count:,} rows, above the limit "
-                 f"of {bundle.limits.max_rows:,}", bundle.document.key_loc(("axes",)),
+def _over_limit(bundle: Bundle, count: int, at_most: int | None = None) -> SpecError:
+    """R014; ``at_most``, when given, is a bound of a count known only from below."""
+    expands = f"{count:,} rows" if at_most is None else f"at least {count:,} rows (its includes' lines allow up to {at_most:,})"
+    return error(ROW_LIMIT.code, f"the spec expands to {expands}, above the limit of {bundle.limits.max_rows:,}",
+                 bundle.document.key_loc(("axes",)),
                  "raise the limit with --max-rows N (or max-rows in [tool.cohort-dsl]), or trim the spec with rules")
+
+
+#: an include of at most this many rows is counted exactly (the stages read it anyway)
+_COUNTED_EXACTLY = 100_000
 
 
 def refuse_huge_product(bundle: Bundle) -> None:
     """Without rules the row count is the product of the axes' distinct
-    levels: refuse (R014) as soon as the product of the axes read so far is
-    above the limit, counting each include's distinct values before any
-    per-level object is made (two 1M-line includes are refused in about
-    the time it takes to read them). Anything unusual (rules, a null axis,
-    a value that is not text, an include that cannot be read) is left to
-    the stages, which report it."""
-    from cohort_dsl.includes import is_include
+    levels: refuse (R014) a product above the limit before any include is
+    parsed. One streaming pass over each include bounds its rows (its line
+    breaks); when the product of those bounds is within the limit nothing
+    more is done. Otherwise, axis by axis, inline levels and includes of
+    up to ``_COUNTED_EXACTLY`` rows are counted exactly, and a larger
+    include counts distinct values from its first lines only up to a cap,
+    its share of what the product needs ("at least N rows"): two 1M-line
+    includes are refused in the time it takes to read them, holding a few
+    thousand values. Includes after the product is over are not read.
+    Anything unusual (rules, a null axis, a value that is not text, an
+    include that cannot be read) is left to the stages, which report it."""
+    from cohort_dsl.includes import Survey, is_include, resolve
 
     data = bundle.document.data
     axes = data.get("axes") if isinstance(data, dict) else None
     if not isinstance(axes, dict) or data.get("rules"):
         return
-    limit, count, skipped = bundle.limits.max_rows, 1, False
+    limits = bundle.limits
+    bounds = []  # per axis: its exact distinct count, or the Survey of its include
     for name, value in axes.items():
         if is_include(value):
-            if count > limit:  # over already: no need to read more
-                skipped = True
-                continue
+            if bundle.directory is None:
+                return
+            try:
+                survey = Survey.of(resolve(value, bundle.directory, bundle.document.loc(("axes", name))), limits)
+            except (SpecError, OSError):
+                return
+            if survey is None:
+                return  # items YAML may type: counted by the stages
+            bounds.append(survey)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            bounds.append(len(set(value)))
+        else:
+            return
+    uppers = [b if isinstance(b, int) else b.rows_at_most for b in bounds]
+    if prod(uppers) <= limits.max_rows:
+        return
+    count, at_least = 1, False
+    for i, ((name, value), bound) in enumerate(zip(axes.items(), bounds)):
+        if isinstance(bound, int):
+            count *= bound
+            continue
+        if count > limits.max_rows:  # over already: no need to read more
+            at_least = True
+            continue
+        found = None
+        if _COUNTED_EXACTLY < bound.rows_at_most <= limits.max_levels:
+            cap = _share(count, uppers[i:], bounds[i:], limits.max_rows)
+            found = bound.distinct_at_least(name, cap)
+            at_least |= found == cap
+        if found is None:
             try:
                 include = bundle.include(value, bundle.document.loc(("axes", name)))
             except SpecError:
                 return
             if include.header is None or not (len(include.header) == 1 or name in include.header):
                 return  # items YAML may type (counted by the stages), or a column error
-            column = 0 if len(include.header) == 1 else include.header.index(name)
-            distinct = include.distinct(column)
-        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
-            distinct = len(set(value))
-        else:
+            found = include.distinct(0 if len(include.header) == 1 else include.header.index(name))
+        if not found:
             return
-        count *= distinct
-    if count > limit:
-        raise _over_limit(bundle, count, skipped)
+        count *= found
+    if count > limits.max_rows:
+        raise _over_limit(bundle, count, prod(uppers) if at_least else None)
+
+
+def _share(count: int, uppers: list, bounds: list, limit: int) -> int:
+    """How many distinct values the first of ``bounds`` (a large include)
+    must show for the product to pass ``limit``: the need is spread evenly
+    (geometrically) over the large includes left, the others taken at
+    their bounds. A count above the result proves nothing more."""
+    import math
+
+    large = sum(1 for b in bounds if not isinstance(b, int) and _COUNTED_EXACTLY < b.rows_at_most)
+    rest = prod(uppers[1:])
+    need = limit // (count * rest) + 1  # the others at their bounds
+    excess = (math.log(count) + math.log(uppers[0]) + math.log(rest) - math.log(limit + 1)) / large
+    even = 1 if excess >= math.log(uppers[0]) else math.ceil(uppers[0] / math.exp(excess))  # (exp may overflow)
+    return min(uppers[0], max(need, even))
 
 
 def initial_design(spec: Spec) -> Design:
@@ -202,8 +254,11 @@ def initial_design(spec: Spec) -> Design:
     only rules introduce (tuples), levels in first-seen order."""
     limits = spec.bundle.limits
     introduced: dict[str, dict[str, Location]] = {}
+    declared = {decl.name for decl in spec.axes if decl.levels is not None}
     for rule in spec.rules:
         for axis, located in rule.introduces.items():
+            if axis in declared:
+                continue  # its levels are the declaration's (a tuple's rows are checked against them)
             bucket = introduced.setdefault(axis, {})
             for value, loc in located:
                 bucket.setdefault(value, loc)
@@ -304,7 +359,7 @@ def _dropped_by(rule, design: Design, before: _Before, tracked: set) -> DroppedL
             if axis not in tracked:
                 continue
             old = before.domain(axis)
-            now = {row[i] for row in factor.rows}
+            now = set(map(itemgetter(i), factor.rows))
             if len(now) < len(old):
                 found[axis] = [level for level in old if level not in now]
     if not found:
@@ -352,7 +407,9 @@ class _Why:
         if rule.kind == "tuples":
             listed = self._listed.get(axis)
             if listed is None:
-                listed = self._listed[axis] = {value for value, _ in rule.introduces.get(axis, ())}
+                from cohort_dsl.levels import located_values
+
+                listed = self._listed[axis] = set(located_values(rule.introduces.get(axis, ())))
             if level not in listed:
                 return f"no item of {label} lists {level!r} for {axis}"
             return f"the items of {label} with {level!r} for {axis} match no combination left by the rules above"

@@ -191,7 +191,7 @@ class Design:
     def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":
         """One single-axis factor per axis, in the given (axis) order."""
         order = list(levels)
-        factors = [Factor((axis,), [(v,) for v in values], i) for i, (axis, values) in enumerate(levels.items())]
+        factors = [Factor((axis,), list(zip(values)), i) for i, (axis, values) in enumerate(levels.items())]
         design = cls(order, factors, limits)
         for axis in order:
             design.targets[axis] = axis_target(axis)
@@ -220,14 +220,15 @@ class Design:
     def domain(self, axis: str) -> list[str]:
         """The distinct current values of an axis, in factor order."""
         factor = self.factor_of(axis)
-        i = factor.axes.index(axis)
-        return list(dict.fromkeys(row[i] for row in factor.rows))
+        return list(dict.fromkeys(map(itemgetter(factor.axes.index(axis)), factor.rows)))
 
     def domain_of(self, axes: tuple) -> set:
         """The distinct current value tuples of axes that share a factor."""
         factor = self.factor_of(axes[0])
         idx = [factor.axes.index(a) for a in axes]
-        return {tuple(row[i] for i in idx) for row in factor.rows}
+        if idx == list(range(len(factor.axes))):
+            return set(factor.rows)
+        return set(zip(*(map(itemgetter(i), factor.rows) for i in idx)))
 
     def resolve(self, name: str, location: Location | None = None) -> Target:
         """What ``name`` (an axis or an earlier named rule) stands for."""
@@ -263,9 +264,23 @@ class Design:
         elif value in found:
             return
         elif axis in self.shared_origins:  # the declaration's own: copied before the first change
-            found = self.origins[axis] = dict(found)
+            found = self.origins[axis] = found.copy()  # a dict, or lazy Origins (shares the levels)
             self.shared_origins.discard(axis)
         found[value] = location
+
+    def note_origins(self, axes: tuple, rows: list, origins) -> None:
+        """:meth:`note_origin` for every level of ``rows`` (tuples aligned
+        with ``axes``; ``origins``: row -> where it was written), in row
+        order: only levels not yet known are located."""
+        for i, axis in enumerate(axes):
+            known = self.origins.get(axis, ())
+            new = {level for level in set(map(itemgetter(i), rows)) if level not in known}
+            for row in rows if new else ():
+                if row[i] in new:
+                    new.discard(row[i])
+                    self.note_origin(axis, row[i], origins[row])
+                    if not new:
+                        break
 
     def report(self, diagnostic: Diagnostic) -> None:
         """Record a non-fatal finding (a warning, usually)."""
@@ -325,24 +340,12 @@ class Design:
             for row in factor.rows:
                 index.setdefault(f_key(row), []).append(row)
             plans.append((c_key, index))
-        # Count before building: a join may not create more rows than allowed.
-        empty: list = []
-
-        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
-            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
-
-        total = sum(prod(map(len, found)) for found in matches())
-        if total > self.limits.max_rows:
-            rule = self.current_rule
-            raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
-                        getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
-        rows: list[tuple] = []
-        for found in matches():
-            if len(found) == 1:
-                rows.extend(found[0])
-            else:
-                rows.extend(sum(combo, ()) for combo in product(*found))
         new_axes = sum((f.axes for f in touched), ())
+        if all(len(index) == len(f.rows) and set(f.axes) <= set(axes) for f, (_, index) in zip(touched, plans)):
+            rows = self._covering_join(axes, constraint, new_axes, plans)
+        else:
+            rows = self._general_join(constraint, plans)
+
         rules = tuple(dict.fromkeys(sum((f.rules for f in touched), ()) + (self._label(),)))
         merged = Factor(new_axes, rows, touched[0].position, rules)
         where = self.where()
@@ -355,6 +358,45 @@ class Design:
         self._where_for = (id(factors), len(factors))
         self.made.append(merged)
         return merged
+
+    def _general_join(self, constraint: list, plans: list) -> list[tuple]:
+        # Count before building: a join may not create more rows than allowed.
+        empty: list = []
+
+        def matches():  # per constraint row, the matching rows of each factor (not held: a join may be large)
+            return ([index.get(c_key(row), empty) for c_key, index in plans] for row in constraint)
+
+        self._check_join_size(sum(prod(map(len, found)) for found in matches()))
+        rows: list[tuple] = []
+        for found in matches():
+            if len(found) == 1:
+                rows.extend(found[0])
+            else:
+                rows.extend(sum(combo, ()) for combo in product(*found))
+        return rows
+
+    def _covering_join(self, axes: tuple, constraint: list, new_axes: tuple, plans: list) -> list[tuple]:
+        """The join when the constraint names every axis of the factors it
+        touches and their rows are distinct: each constraint row matches at
+        most one row of each factor, so the result is the constraint rows
+        found in every factor, in the factors' axis order (C-speed: no
+        product per row; a constraint of 100k rows joins in milliseconds)."""
+        found = constraint
+        for c_key, index in plans:
+            if not all(map(index.__contains__, map(c_key, found))):
+                found = [row for row in found if c_key(row) in index]
+        self._check_join_size(len(found))
+        if new_axes == axes:
+            return found  # join's own copy of the constraint, or a filtered one
+        if len(new_axes) == 1:
+            return list(zip(map(itemgetter(axes.index(new_axes[0])), found)))
+        return list(map(itemgetter(*[axes.index(a) for a in new_axes]), found))
+
+    def _check_join_size(self, total: int) -> None:
+        if total > self.limits.max_rows:
+            rule = self.current_rule
+            raise error(ROW_LIMIT.code, f"{self._label()} would couple {total:,} combinations, above the row limit of {self.limits.max_rows:,}",
+                        getattr(rule, "location", None), "raise the limit with --max-rows N or max-rows in [tool.cohort-dsl]")
 
     def _label(self) -> str:
         rule = self.current_rule

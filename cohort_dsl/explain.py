@@ -11,6 +11,7 @@ count in its factor times the size of the other factors.
 from __future__ import annotations
 
 from collections import Counter
+from operator import itemgetter
 from math import prod
 
 from cohort_dsl.diagnostics import Location, SpecError, UsageError, did_you_mean, display_path, error
@@ -143,7 +144,7 @@ def marginals(design) -> list[dict]:
         factor = design.factor_of(axis)
         rest = total // len(factor.rows) if factor.rows else 0
         i = factor.axes.index(axis)
-        counts = Counter(row[i] for row in factor.rows)
+        counts = Counter(map(itemgetter(i), factor.rows))
         rows = [n * rest for n in counts.values()]
         out.append({"axis": axis, "levels": [{"level": level, "rows": n * rest} for level, n in counts.items()],
                     "min": min(rows), "max": max(rows), "imbalance": _ratio(rows)})
@@ -169,7 +170,7 @@ def couplings(compiled) -> list[dict]:
             seen.add(frozenset((a, b)))
             i, j = factor.axes.index(a), factor.axes.index(b)
             rest = total // len(factor.rows)
-            cells = Counter((row[i], row[j]) for row in factor.rows)
+            cells = Counter(factor.rows if factor.axes == (a, b) else map(itemgetter(i, j), factor.rows))
             counts = [n * rest for n in cells.values()]
             possible = len(design.domain(a)) * len(design.domain(b))
             out.append({"axes": [a, b], "rule": rule.label, "line": rule.location.line if rule.location else None,

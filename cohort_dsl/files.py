@@ -93,6 +93,31 @@ def record_absent(path) -> None:
         log.setdefault(str(Path(path).absolute()), ABSENT)
 
 
+def read_chunks(path, limit: int, size: int = 1 << 20):
+    """The bytes of a regular file as chunks of at most ``size`` bytes,
+    at most ``limit`` bytes in all (above it: :class:`TooLarge`), without
+    holding the file; recorded (as :func:`read_bounded` records it) once
+    the last chunk was read."""
+    fd = _open_regular(path)
+    digest = blake2b(digest_size=16) if _reads.get() is not None else None
+    try:
+        total = 0
+        while True:
+            chunk = os.read(fd, min(size, limit + 1 - total))
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise TooLarge(path, limit)
+            if digest is not None:
+                digest.update(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
+    if digest is not None:
+        _note(path, digest.hexdigest())
+
+
 def inside(path, root) -> bool:
     """Whether ``path``, symlinks resolved, is ``root`` or lies below it."""
     real, top = os.path.realpath(path), os.path.realpath(root)

@@ -12,11 +12,14 @@ Formats (by extension):
 from __future__ import annotations
 
 import os
+from array import array
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
+from sys import intern
 
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
 from cohort_dsl.levels import as_level, number_problems
@@ -62,7 +65,7 @@ class Include:
     path: str
     header: tuple[str, ...] | None
     rows: list
-    locations: list[Location]
+    locations: Sequence[Location]  # a LineLocations for CSV and .txt: made when read
     header_line: int = 1
     #: the source text of items YAML typed as non-text (for hints), by index
     raws: dict = None
@@ -80,12 +83,15 @@ class Include:
     def header_location(self) -> Location:
         return Location(self.path, self.header_line)
 
-    def levels(self, axis: str | None) -> list[tuple[str, Location]]:
-        """The include as a list of levels. A CSV must have one column, or a
-        column named after ``axis``."""
+    def column(self, axis: str | None) -> tuple[list[str], Sequence[Location]]:
+        """The include's levels and, aligned with them, where each was
+        written (made when read, for a CSV or .txt). A CSV must have one
+        column, or a column named after ``axis``."""
         if self.header is None:
-            raws = self.raws or {}
-            return [(as_level(v, loc, raws.get(i)), loc) for i, (v, loc) in enumerate(zip(self.rows, self.locations))]
+            if self.raws is None:  # a .txt: its lines are text
+                return self.rows, self.locations
+            raws = self.raws
+            return [as_level(v, loc, raws.get(i)) for i, (v, loc) in enumerate(zip(self.rows, self.locations))], self.locations
         if len(self.header) == 1:
             index = 0
         elif axis in self.header:
@@ -99,12 +105,18 @@ class Include:
                 hint=did_you_mean(axis, self.header) if axis else None,
             )
         if isinstance(self.rows, OneColumn):
-            return list(zip(self.rows.cells, self.locations))
-        return [(row[index], loc) for row, loc in zip(self.rows, self.locations)]
+            return self.rows.cells, self.locations
+        return list(map(itemgetter(index), self.rows)), self.locations
 
     def select(self, columns: list[str], what: str) -> list[tuple[tuple, Location]]:
+        """CSV rows projected onto ``columns``, located (see :meth:`project`)."""
+        return list(zip(*self.project(columns, what)))
+
+    def project(self, columns: list[str], what: str) -> tuple[list[tuple], Sequence[Location]]:
         """CSV rows projected onto ``columns`` (matched by header name, in any
-        order). Every column must be present and no other column may be."""
+        order), and where each was written. Every column must be present
+        and no other column may be. In header order, the rows are the
+        include's own (not to be changed)."""
         assert self.header is not None
         header = self.header
         missing = [c for c in columns if c not in header]
@@ -121,7 +133,9 @@ class Include:
                 hint = close + " " + hint if close else hint
             raise error(INCLUDE_COLUMNS.code, f"{self.name}: {'; '.join(parts)}", self.header_location(), hint)
         order = [header.index(c) for c in columns]
-        return [(tuple(row[i] for i in order), loc) for row, loc in zip(self.rows, self.locations)]
+        if order == list(range(len(header))):
+            return self.rows, self.locations
+        return list(map(itemgetter(*order), self.rows)), self.locations  # a permutation of two or more columns
 
 
 def resolve(ref: str, bundle_dir: Path, at: Location) -> Path:
@@ -203,6 +217,90 @@ def read(path: Path, at: Location, limits: Limits) -> Include:
     return include
 
 
+class Survey:
+    """What one streaming pass over an include tells without parsing it:
+    at most how many rows it has (``rows_at_most``: its line breaks, less
+    a CSV header) and its first bytes, from which :meth:`distinct_at_least`
+    counts distinct values up to a cap. Refusing a huge product needs no
+    more (see :func:`cohort_dsl.compiler.refuse_huge_product`)."""
+
+    #: bytes of the file kept for :meth:`distinct_at_least`
+    PREFIX_BYTES = 1 << 20
+
+    __slots__ = ("suffix", "rows_at_most", "prefix", "complete")
+
+    @classmethod
+    def of(cls, path: Path, limits: Limits) -> "Survey | None":
+        """The survey of a CSV or .txt include (None for a list document,
+        whose items are not lines). Raises OSError (TooLarge above the byte
+        limit) when the file cannot be read."""
+        return cls(path, limits) if path.suffix.lower() in (".csv", ".txt") else None
+
+    def __init__(self, path: Path, limits: Limits):
+        from cohort_dsl.files import read_chunks
+
+        self.suffix = path.suffix.lower()
+        breaks, size, kept, chunk = 0, 0, [], b""
+        for chunk in read_chunks(path, limits.max_include_bytes):
+            # a \r\n split between two chunks counts twice: still at most
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if size < self.PREFIX_BYTES:
+                kept.append(chunk)
+            size += len(chunk)
+        self.prefix = b"".join(kept)
+        self.complete = len(self.prefix) == size
+        unended = not chunk.endswith((b"\n", b"\r"))  # a last line without a break
+        self.rows_at_most = breaks + unended - (self.suffix == ".csv")
+
+    def distinct_at_least(self, column: str, cap: int) -> int | None:
+        """How many distinct values the include's ``column`` (a CSV's only
+        column, or the one so named; a .txt's lines) holds, counted up to
+        ``cap``: the count is exact when it is below ``cap``. None when the
+        kept bytes do not tell (not plain text, not enough of them, a
+        quote, a short row…): the include must then be read."""
+        lines = self._lines()
+        index, width = 0, 1
+        try:
+            if self.suffix == ".csv":
+                header = tuple(map(str.strip, next(lines, "").split(",")))
+                width = len(header)
+                if not all(header) or len(set(header)) != width or (width > 1 and column not in header):
+                    return None
+                index = header.index(column) if width > 1 else 0
+            seen: set = set()
+            for line in lines:
+                if len(line) > _FIELD_LIMIT or '"' in line or "\0" in line:
+                    return None
+                if not line.strip():
+                    continue  # a blank line
+                cells = line.split(",") if self.suffix == ".csv" else (line,)
+                if len(cells) != width or not all(map(str.strip, cells)):
+                    return None  # the reader reports it
+                seen.add(cells[index].strip())
+                if len(seen) >= cap:
+                    return cap
+        except UnicodeDecodeError:
+            return None
+        return len(seen) if self.complete else None
+
+    def _lines(self, piece: int = 1 << 16):
+        """The whole lines of the kept bytes, decoded a piece at a time (the
+        first thousand values need not split a megabyte)."""
+        data, start, end = self.prefix, 0, len(self.prefix)
+        if not self.complete:
+            end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        codec = "utf-8-sig"
+        while start < end:
+            stop = min(start + piece, end)
+            if stop < end:  # at a line break (a character never spans one)
+                stop = max(data.rfind(b"\n", start, stop), data.rfind(b"\r", start, stop)) + 1 or end
+            text = data[start:stop].decode(codec)
+            codec, start = "utf-8", stop
+            if "\r" in text:  # \r\n, \r and \n each end a line; a \r\n cut in two adds a blank line
+                text = text.replace("\r\n", "\n").replace("\r", "\n")
+            yield from text.split("\n")
+
+
 _FIELD_LIMIT = 131_072  # csv.field_size_limit() by default
 
 
@@ -236,10 +334,14 @@ def _read_plain_csv(text: str, path: str) -> Include | None:
             return None
         rows = OneColumn(cells)
     else:
-        rows = [tuple(map(str.strip, line.split(","))) for line in lines]
-        if any(len(row) != width for row in rows) or not all(map(all, rows)):
+        if set(map(str.count, lines, repeat(","))) != {width - 1}:  # a row wider or narrower than the header
             return None
-    return Include(path, header, rows, LineLocations(path, 2, len(rows)), 1)
+        # a relation (pairs, tuples) repeats its values: one string each, not one per cell
+        cells = list(map(intern, map(str.strip, ",".join(lines).split(","))))
+        if not all(cells):
+            return None
+        rows = list(zip(*[iter(cells)] * width))
+    return Include(path, header, rows, LineLocations(path, range(2, 2 + len(rows))), 1)
 
 
 class OneColumn(Sequence):
@@ -267,29 +369,26 @@ class OneColumn(Sequence):
 
 
 class LineLocations(Sequence):
-    """The locations of consecutive lines of one file, made when read: a
-    plain CSV of a million rows is counted (and a spec refused) without
-    making a million of them first."""
+    """The locations of lines of one file, made when read: ``lines`` is a
+    ``range`` (consecutive lines) or an ``array('I')`` of line numbers, so
+    an include of a million rows is counted, and its levels held, without
+    a million Location objects (~100 bytes each)."""
 
-    __slots__ = ("path", "first", "count")
+    __slots__ = ("path", "lines")
 
-    def __init__(self, path: str, first: int, count: int):
-        self.path, self.first, self.count = path, first, count
+    def __init__(self, path: str, lines):
+        self.path, self.lines = path, lines
 
     def __len__(self) -> int:
-        return self.count
+        return len(self.lines)
 
     def __getitem__(self, index):
         if isinstance(index, slice):
-            return list(self)[index]
-        if index < 0:
-            index += self.count
-        if not 0 <= index < self.count:
-            raise IndexError(index)
-        return Location(self.path, self.first + index)
+            return line_locations(self.path, self.lines[index])
+        return Location(self.path, self.lines[index])
 
     def __iter__(self):
-        return iter(line_locations(self.path, range(self.first, self.first + self.count)))
+        return iter(line_locations(self.path, self.lines))
 
 
 def line_locations(path: str, lines) -> list[Location]:
@@ -311,7 +410,7 @@ def _read_any_csv(text: str, path: str) -> Include:
     header = None
     header_line = 1
     rows: list[tuple[str, ...]] = []
-    locations: list[Location] = []
+    lines = array("I")
     start = 1
     try:
         for record in reader:
@@ -343,24 +442,22 @@ def _read_any_csv(text: str, path: str) -> Include:
                 if not cell:
                     raise error(INCLUDE_EMPTY_CELL.code, f"empty cell in column {name!r}", Location(path, line))
             rows.append(cells)
-            locations.append(Location(path, line))
+            lines.append(line)
     except csv.Error as exc:  # e.g. an unterminated quote: where its record began
         raise error(INCLUDE_FORMAT.code, f"malformed CSV: {exc}", Location(path, start)) from None
     if header is None:
         raise error(INCLUDE_FORMAT.code, "CSV include is empty (it needs a header row)", Location(path, 1))
-    return Include(path, header, rows, locations, header_line)
+    return Include(path, header, rows, LineLocations(path, lines), header_line)
 
 
 def _read_txt(text: str, path: str) -> Include:
     from cohort_dsl.document import editor_lines
 
-    rows, locations = [], []
-    for number, line in enumerate(editor_lines(text), start=1):
-        value = line.strip()
-        if value:
-            rows.append(value)
-            locations.append(Location(path, number))
-    return Include(path, None, rows, locations)
+    values = list(map(str.strip, editor_lines(text)))
+    if all(values):
+        return Include(path, None, values, LineLocations(path, range(1, 1 + len(values))))
+    lines = array("I", (number for number, value in enumerate(values, start=1) if value))
+    return Include(path, None, list(filter(None, values)), LineLocations(path, lines))
 
 
 def _read_list_document(text: str, path: str, suffix: str, limits: Limits) -> Include:

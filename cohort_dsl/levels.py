@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import ItemsView, Mapping, Sequence
+from itertools import chain, count
+from operator import itemgetter
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.registry import LintRule
@@ -172,3 +175,85 @@ def _number_of(raw: str):
     if math.isfinite(value) and value.is_integer() and abs(value) < 1e18:
         return int(value)
     return value
+
+
+class Origins(Mapping):
+    """Where each level of an axis was first written: ``{level: Location}``
+    for distinct ``levels`` aligned with their ``locations`` (a lazy
+    sequence for an include), without a dict or a Location per level until
+    one is looked up. Levels a rule adds later (``origins[level] = loc``)
+    are held apart; :meth:`copy` shares the levels."""
+
+    __slots__ = ("levels", "locations", "added", "_index")
+
+    def __init__(self, levels: list, locations: Sequence, added: dict | None = None):
+        self.levels, self.locations = levels, locations
+        self.added = dict(added or {})
+        self._index = None
+
+    def _position(self, level):
+        if self._index is None:  # built on the first look-up: most runs never make one
+            self._index = dict(zip(self.levels, count()))
+        return self._index.get(level)
+
+    def __getitem__(self, level):
+        position = self._position(level)
+        if position is not None:
+            return self.locations[position]
+        return self.added[level]
+
+    def __contains__(self, level) -> bool:
+        return self._position(level) is not None or level in self.added
+
+    def __setitem__(self, level, location) -> None:
+        if level not in self:
+            self.added[level] = location
+
+    def __len__(self) -> int:
+        return len(self.levels) + len(self.added)
+
+    def __iter__(self):
+        return chain(self.levels, self.added)
+
+    def items(self):
+        return _OriginItems(self)
+
+    def copy(self) -> "Origins":
+        return Origins(self.levels, self.locations, self.added)
+
+
+class _OriginItems(ItemsView):
+    def __iter__(self):  # the locations in one pass (a lazy sequence makes them at C speed)
+        origins = self._mapping
+        return chain(zip(origins.levels, origins.locations), origins.added.items())
+
+
+class LocatedColumn(Sequence):
+    """Column ``index`` of ``rows`` (tuples) as ``(value, location)``
+    pairs, made when read: what a tuple rule introduces for each of its
+    axes, without a pair per row and axis."""
+
+    __slots__ = ("rows", "index", "locations")
+
+    def __init__(self, rows: Sequence, index: int, locations: Sequence):
+        self.rows, self.index, self.locations = rows, index, locations
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, position):
+        if isinstance(position, slice):
+            return list(zip(map(itemgetter(self.index), self.rows[position]), self.locations[position]))
+        return self.rows[position][self.index], self.locations[position]
+
+    def __iter__(self):
+        return zip(self.values(), self.locations)
+
+    def values(self):
+        return map(itemgetter(self.index), self.rows)
+
+
+def located_values(located):
+    """The values of ``(value, location)`` pairs (without locating a
+    :class:`LocatedColumn`'s)."""
+    return located.values() if isinstance(located, LocatedColumn) else (value for value, _ in located)

@@ -8,13 +8,16 @@ rules that come later.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import lt
 
 from cohort_dsl import guard
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.includes import Include, is_include
-from cohort_dsl.levels import as_level, number_problems
+from cohort_dsl.levels import Origins, as_level, number_problems
 from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule, Rule
 
@@ -158,29 +161,51 @@ class Spec(Record):
 
 
 def read_levels(bundle: Bundle, path: tuple, axis: str | None) -> list[tuple[str, Location]]:
+    return list(zip(*read_column(bundle, path, axis)))
+
+
+def read_column(bundle: Bundle, path: tuple, axis: str | None) -> tuple[list[str], Sequence[Location]]:
+    """An inline list of levels or an ``@file:`` include: the levels, and
+    where each was written (aligned with them)."""
     document = bundle.document
     value = document.data
     for key in path:
         value = value[key]
     if is_include(value):
-        return bundle.include(value, document.loc(path)).levels(axis)
-    return [(as_level(v, document.loc(path + (i,)), document.raw(path + (i,))), document.loc(path + (i,)))
-            for i, v in enumerate(value)]
+        return bundle.include(value, document.loc(path)).column(axis)
+    locations = [document.loc(path + (i,)) for i in range(len(value))]
+    return [as_level(v, loc, document.raw(path + (i,))) for i, (v, loc) in enumerate(zip(value, locations))], locations
 
 
 def dedupe(located: list[tuple[object, Location]], what: str, report) -> tuple[list, dict]:
     """Drop repeated values (first occurrence kept), reporting each repeat.
     Returns the values in order and where each was first written."""
     origins: dict = {}
+    hints: dict = {}  # value -> the hint of its repeats (a location's text costs a relpath)
     for value, loc in located:
         if value in origins:
-            first = origins[value]
+            hint = hints.get(value)
+            if hint is None:
+                first = origins[value]
+                hint = hints[value] = f"first listed at {first}" if first.line else ""
             shown = list(value) if isinstance(value, tuple) else value
             report(Diagnostic(DUPLICATE_LEVEL.code, f"{shown!r} is listed twice in {what}; the repeat is ignored", loc, WARNING,
-                              f"first listed at {first}" if first.line else None))
+                              hint or None))
             continue
         origins[value] = loc
     return list(origins), origins
+
+
+def distinct(values: list, locations: Sequence[Location], what: str, report) -> tuple[list, Mapping]:
+    """:func:`dedupe` for values (levels, or rows of a relation) aligned
+    with their ``locations``. Values without repeats, the usual case, are
+    kept as they are (an include's own list) with lazy
+    :class:`~cohort_dsl.levels.Origins`: no pair, dict or Location per value.
+    Values in strictly increasing order (generated ids often are) have no
+    repeats: one pass of comparisons, not a set of a million values."""
+    if all(map(lt, values, islice(values, 1, None))) or len(set(values)) == len(values):
+        return values, Origins(values, locations)
+    return dedupe(zip(values, locations), what, report)
 
 
 def parse_spec(bundle: Bundle, registry) -> Spec:
@@ -207,12 +232,12 @@ def parse_spec(bundle: Bundle, registry) -> Spec:
             axes.append(AxisDecl(name, None, location))
             continue
         try:
-            located = read_levels(bundle, ("axes", name), name)
+            values, locations = read_column(bundle, ("axes", name), name)
         except SpecError as exc:
             errors.extend(exc.diagnostics)
             continue
-        _check_count(len(located), bundle.limits.max_levels, f"axis {name!r}", location)
-        levels, origins = dedupe(located, f"axis {name!r}", warnings.append)
+        _check_count(len(values), bundle.limits.max_levels, f"axis {name!r}", location)
+        levels, origins = distinct(values, locations, f"axis {name!r}", warnings.append)
         axes.append(AxisDecl(name, levels, location, origins))
 
     rules: list[Rule] = []

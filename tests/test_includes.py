@@ -54,6 +54,11 @@ class TestCsvLevels:
         assert [d.code for d in compiled.diagnostics] == ["R008"]
         assert loc_of(compiled.diagnostics[0]) == ("a.csv", 4, None)
 
+    def test_a_repeat_in_sorted_levels_is_dropped_with_a_warning(self, compile_files):
+        compiled = compile_files({"config.yaml": AXIS_CSV, "items/a.csv": "a\nv1\nv2\nv2\nv3\n"})
+        assert [r[0] for r in compiled.rows()] == ["v1", "v2", "v3"]
+        assert [(d.code, loc_of(d)) for d in compiled.diagnostics] == [("R008", ("a.csv", 4, None))]
+
     def test_multi_column_csv_picks_the_column_named_after_the_axis(self, compile_files):
         files = {"config.yaml": AXIS_CSV, "items/a.csv": "id,a,notes\n1,x,first\n2,y,second\n"}
         assert levels(compile_files, files) == ["x", "y"]
@@ -359,6 +364,41 @@ class TestRelationsByHeaderName:
         exc = include_error(make_bundle, {"config.yaml": PAIR_CSV, "items/p.csv": "a,b\nx,1\ny,3\n"})
         assert loc_of(diag(exc, "R006")) == ("p.csv", 3, None)
 
+    def test_pair_csv_repeats_are_dropped_at_their_row(self, compile_files):
+        compiled = compile_files({"config.yaml": PAIR_CSV, "items/p.csv": "a,b\nx,1\ny,2\nx,1\n"})
+        assert list(compiled.rows()) == [("x", "1"), ("y", "2")]
+        assert [(d.code, loc_of(d), d.hint.endswith("p.csv:2")) for d in compiled.diagnostics] == [
+            ("R008", ("p.csv", 4, None), True)]
+
+    def test_pair_csv_right_value_out_of_domain_is_r006_at_its_row(self, make_bundle):
+        exc = include_error(make_bundle, {"config.yaml": PAIR_CSV, "items/p.csv": "b,a\n1,x\n2,y\n3,x\n"})
+        assert loc_of(diag(exc, "R006")) == ("p.csv", 4, None) and "'3'" in diag(exc, "R006").message
+
+    def test_pair_joins_axes_declared_in_the_other_order(self, compile_files):
+        config = PAIR_CSV.replace("  a: [x, y]\n  b: ['1', '2']\n", "  b: ['1', '2']\n  a: [x, y]\n  c: [u, v]\n")
+        compiled = compile_files({"config.yaml": config, "items/p.csv": "a,b\ny,1\nx,2\nx,1\n"})
+        assert list(compiled.dicts())[:3] == [{"b": "1", "a": "y", "c": "u"}, {"b": "1", "a": "y", "c": "v"},
+                                              {"b": "2", "a": "x", "c": "u"}]
+        assert compiled.count == 6
+
+    def test_a_level_an_include_declares_and_a_pair_drops_is_located_in_the_include(self, compile_files):
+        config = PAIR_CSV.replace("  a: [x, y]\n", "  a: '@file:items/a.txt'\n")
+        compiled = compile_files({"config.yaml": config, "items/a.txt": "x\n\ny\nz\n", "items/p.csv": "a,b\nx,1\ny,2\n"})
+        assert [(d.axis, d.level, d.level_location.path.endswith("a.txt"), d.level_location.line)
+                for d in compiled.dropped] == [("a", "z", True, 4)]
+
+    def test_tuple_csv_level_not_declared_is_r006_at_its_row(self, make_bundle):
+        exc = include_error(make_bundle, {"config.yaml": TUPLE_CSV, "items/t.csv": "b,a\n1,x\n2,y\n2,q\n"})
+        d = diag(exc, "R006")
+        assert loc_of(d) == ("t.csv", 4, None) and "'q'" in d.message
+
+    def test_tuple_csv_repeats_and_introduced_levels_are_located_in_the_include(self, compile_files):
+        config = TUPLE_CSV.replace("  b: ['1', '2']\n", "")
+        compiled = compile_files({"config.yaml": config, "items/t.csv": "a,b\nx,1\nx,2\nx,1\n"})
+        assert list(compiled.rows()) == [("x", "1"), ("x", "2")]
+        assert [(d.code, loc_of(d)) for d in compiled.diagnostics] == [("R008", ("t.csv", 4, None)), ("R016", ("config.yaml", 2, 10))]  # y: dropped
+        assert compiled.design.origins["b"]["2"].line == 3
+
     def test_tuple_csv_without_axes_takes_the_header(self, compile_files):
         config = "axes: {}\nrules:\n  tuples:\n    t:\n      items: '@file:t.csv'\n"
         compiled = compile_files({"config.yaml": config, "t.csv": "m,e\nm1,e1\nm2,e2\n"})
@@ -428,6 +468,59 @@ class TestRefusedWhileReading:
         error = include_error(make_bundle, files, Limits(max_rows=1000))
         assert codes(error) == ["R014"]
         assert "at least 6,000 rows" in error.diagnostics[0].message
+
+    # above the size counted exactly (150,001 rows): such an include is counted from its first lines
+    LARGE = 150_001
+
+    def test_large_includes_are_refused_from_their_first_lines(self, make_bundle):
+        large = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  c: '@file:items/c.txt'\n",
+                 "items/a.csv": "a,note\n" + "".join(f"a{i},n\n" for i in range(self.LARGE)) + "short\n",
+                 "items/c.txt": "".join(f"c{i}\n" for i in range(self.LARGE))}
+        from cohort_dsl.files import digest_bytes, recording
+
+        path = make_bundle(large)
+        with recording() as reads, pytest.raises(SpecError) as info:
+            compile_bundle(load_bundle(path))
+        # the short row at the end is never parsed: the product is over long before it
+        assert codes(info) == ["R014"]
+        message = info.value.diagnostics[0].message
+        assert "expands to at least" in message and "above the limit of 1,000,000" in message
+        assert int(message.split("at least ")[1].split(" ")[0].replace(",", "")) > 1_000_000
+        assert loc_of(info.value.diagnostics[0]) == ("config.yaml", 1, 1)
+        for name in ("items/a.csv", "items/c.txt"):  # recorded as read: a cached lint can only miss
+            assert reads[str((path / name).absolute())] == digest_bytes((path / name).read_bytes())
+
+    def test_a_large_include_before_an_astronomical_product_needs_one_value(self, make_bundle):
+        axes = "".join(f"  x{i}: [{', '.join(f'v{j}' for j in range(10))}]\n" for i in range(330))  # 10^330
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.txt'\n" + axes,
+                 "items/a.txt": "".join(f"a{i}\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files)
+        assert codes(error) == ["R014"]
+        assert f"expands to at least {10 ** 330:,} rows" in error.diagnostics[0].message  # a's first value sufficed
+
+    def test_a_large_include_whose_first_lines_repeat_is_counted_exactly(self, make_bundle):
+        repeats = "".join(f"{'v' * 100}{i % 2}\n" for i in range(11_000))  # 1.1 MB: all the bytes kept
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y, z]\n",
+                 "items/a.csv": "a\n" + repeats + "".join(f"a{i}\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files, Limits(max_rows=100_000))
+        assert codes(error) == ["R014"]
+        assert f"expands to {3 * (self.LARGE + 2):,} rows" in error.diagnostics[0].message
+
+    def test_a_large_include_that_is_not_plain_is_counted_by_reading_it(self, make_bundle):
+        files = {"config.yaml": "axes:\n  a: '@file:items/a.csv'\n  b: [x, y, z, w, v, u, t]\n",
+                 "items/a.csv": 'a\n"quoted, once"\n' + "".join(f"a{i}\r\n" for i in range(self.LARGE))}
+        error = include_error(make_bundle, files)
+        assert codes(error) == ["R014"]
+        assert f"expands to {7 * (self.LARGE + 1):,} rows" in error.diagnostics[0].message
+
+    @pytest.mark.parametrize("text, rows", [("a\nx\ny\n", 2), ("a\r\nx\r\ny", 2), ("a\rx\ry\r\r", 3), ("", 0),
+                                            ('a\n"x\ny"\n', 2)])
+    def test_a_survey_bounds_the_rows_of_a_csv(self, tmp_path, text, rows):
+        from cohort_dsl.includes import Survey
+
+        (tmp_path / "a.csv").write_bytes(text.encode())
+        assert Survey.of(tmp_path / "a.csv", Limits()).rows_at_most == rows
+        assert Survey.of(tmp_path / "a.yaml", Limits()) is None
 
     def test_a_spec_with_rules_is_counted_after_them(self, compile_files):
         files = {**self.FILES, "config.yaml": self.FILES["config.yaml"] + "rules:\n  subsets:\n    a: [a1, a2]\n"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from functools import partial
+from operator import itemgetter
 
 from cohort_dsl.design import ARITY
 from cohort_dsl.diagnostics import error
@@ -56,16 +57,18 @@ def parse(section):
 
 
 def apply(design, *, name, left, right, items, balance, location, balance_location):
-    from cohort_dsl.spec import dedupe
+    from cohort_dsl.spec import dedupe, distinct
 
     lt, rt = design.resolve(left), design.resolve(right)
     shared = sorted(set(lt.axes) & set(rt.axes))
     if shared:
         raise error(SELF_PAIR.code, f"pairs {name}: {lt.describe()} and {rt.describe()} both cover axis {shared[0]!r}", location,
                     "a pair couples two independent sides")
-    located = []
     left_domain, right_domain = design.domain_of(lt.axes), design.domain_of(rt.axes)
+    k = len(lt.axes)
+    what = f"pairs {name} allowed"
     if isinstance(items, list):
+        located = []
         for item, loc in items:
             if not isinstance(item, list) or len(item) != 2:
                 raise error(ARITY.code, f"pairs {name}: an allowed entry must be a [left, right] pair, found {item!r}", loc)
@@ -73,27 +76,35 @@ def apply(design, *, name, left, right, items, balance, location, balance_locati
             design.check_in_domain(lt, lv, loc, item[0], left_domain)
             design.check_in_domain(rt, rv, loc, item[1], right_domain)
             located.append((lv + rv, loc))
-    else:
+        rows, origins = dedupe(located, what, design.report)
+    else:  # an include: its rows as read, located only where a diagnostic needs it
         n = len(lt.columns)
-        columns = list(lt.columns + rt.columns)
-        for cells, loc in items.select(columns, f"{lt.describe()} then {rt.describe()}"):
-            lv, rv = lt.value_from_columns(cells[:n]), rt.value_from_columns(cells[n:])
-            design.check_in_domain(lt, lv, loc, list(cells[:n]), left_domain)
-            design.check_in_domain(rt, rv, loc, list(cells[n:]), right_domain)
-            located.append((lv + rv, loc))
-    rows, origins = dedupe(located, f"pairs {name} allowed", design.report)
-    k = len(lt.axes)
+        cells, locations = items.project(list(lt.columns + rt.columns), f"{lt.describe()} then {rt.describe()}")
+        if lt.from_columns is None and rt.from_columns is None:
+            values = cells  # the columns are the axes
+        else:
+            values = [lt.value_from_columns(row[:n]) + rt.value_from_columns(row[n:]) for row in cells]
+        if not (_within(values, 0, k, left_domain) and _within(values, k, len(rt.axes), right_domain)):
+            for i, value in enumerate(values):  # the first entry outside a domain, reported at its line
+                design.check_in_domain(lt, value[:k], locations[i], list(cells[i][:n]), left_domain)
+                design.check_in_domain(rt, value[k:], locations[i], list(cells[i][n:]), right_domain)
+        rows, origins = distinct(values, locations, what, design.report)
     if balance in ("left", "both"):
         _check_balance(name, "left", [row[:k] for row in rows], balance_location)
     if balance in ("right", "both"):
         _check_balance(name, "right", [row[k:] for row in rows], balance_location)
     axes = lt.axes + rt.axes
-    for row, loc in origins.items():
-        for axis, level in zip(axes, row):
-            design.note_origin(axis, level, loc)
+    design.note_origins(axes, rows, origins)
     design.join(axes, rows)
     design.define(name, SECTION, axes, partial(_decode, lt=lt, rt=rt), lt.columns + rt.columns, location,
                   from_columns=partial(_from_columns, lt=lt, rt=rt))
+
+
+def _within(values: list, first: int, width: int, domain: set) -> bool:
+    """Every value's side (``width`` levels from ``first``) is in ``domain`` (at C speed)."""
+    if width == 1:  # one axis: its levels, without a tuple per entry
+        return set(map(itemgetter(first), values)) <= {level for level, in domain}
+    return all(map(domain.__contains__, map(itemgetter(slice(first, first + width)), values)))
 
 
 def _check_balance(name, side, values, location):

@@ -11,10 +11,12 @@ coupled factor follows the order of ``items``; later rules may name the tuple
 from __future__ import annotations
 
 from functools import partial
+from operator import itemgetter
 
 from cohort_dsl.design import ARITY, OUT_OF_DOMAIN
 from cohort_dsl.diagnostics import error
 from cohort_dsl.hookspecs import hookimpl
+from cohort_dsl.levels import LocatedColumn
 from cohort_dsl.registry import Rule, RuleKind
 from cohort_dsl.schema import load_fragment
 
@@ -31,20 +33,21 @@ def parse(section):
             source = entry.include("items")
             if source.header is not None:
                 axes = axes or list(source.header)
-                rows = source.select(list(axes), f"the tuple's axes ({', '.join(axes)})")
+                rows, locations = source.project(list(axes), f"the tuple's axes ({', '.join(axes)})")
             elif axes is None:
                 raise error(ARITY.code, f"tuples {entry.name}: name the axes (a {source.name} include has no header)",
                             entry.location, "add `axes: [...]`, or use a CSV whose header names the axes")
             else:
-                rows = [(_row(item, loc, axes, entry.name), loc) for item, loc in zip(source.rows, source.locations)]
+                locations = source.locations
+                rows = [_row(item, loc, axes, entry.name) for item, loc in zip(source.rows, locations)]
         else:
-            rows = [(_row(item, entry.loc("items", i), axes, entry.name, entry, i), entry.loc("items", i))
-                    for i, item in enumerate(items)]
+            locations = [entry.loc("items", i) for i in range(len(items))]
+            rows = [_row(item, loc, axes, entry.name, entry, i) for i, (item, loc) in enumerate(zip(items, locations))]
         axes = tuple(axes)
-        introduces = {axis: [(row[i], loc) for row, loc in rows] for i, axis in enumerate(axes)}
+        introduces = {axis: LocatedColumn(rows, i, locations) for i, axis in enumerate(axes)}
         yield Rule(
             SECTION, entry.name, entry.location,
-            partial(apply, name=entry.name, axes=axes, rows=rows, location=entry.location),
+            partial(apply, name=entry.name, axes=axes, rows=rows, locations=locations, location=entry.location),
             introduces=introduces,
             named=True,
         )
@@ -63,19 +66,18 @@ def _row(item, location, axes, name, entry=None, index=None) -> tuple:
     return tuple(as_level(v, location) for v in item)
 
 
-def apply(design, *, name, axes, rows, location):
-    from cohort_dsl.spec import dedupe
+def apply(design, *, name, axes, rows, locations, location):
+    from cohort_dsl.spec import distinct
 
     declared = [set(design.declared[axis]) for axis in axes]
-    for row, loc in rows:
-        for axis, level, levels in zip(axes, row, declared):
-            if level not in levels:
-                raise error(OUT_OF_DOMAIN.code, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
-                            f"{axis!r} is declared under axes:; add the level there or fix the item")
-    unique, origins = dedupe(rows, f"tuples {name} items", design.report)
-    for row, loc in origins.items():
-        for axis, level in zip(axes, row):
-            design.note_origin(axis, level, loc)
+    if not all(all(map(levels.__contains__, map(itemgetter(i), rows))) for i, levels in enumerate(declared)):
+        for row, loc in zip(rows, locations):  # the first item with an undeclared level, reported at its line
+            for axis, level, levels in zip(axes, row, declared):
+                if level not in levels:
+                    raise error(OUT_OF_DOMAIN.code, f"tuples {name}: {level!r} is not a level of axis {axis!r}", loc,
+                                f"{axis!r} is declared under axes:; add the level there or fix the item")
+    unique, origins = distinct(rows, locations, f"tuples {name} items", design.report)
+    design.note_origins(axes, unique, origins)
     design.join(axes, unique)
     design.define(name, SECTION, axes, partial(_decode, name=name, axes=axes), axes, location)
 
