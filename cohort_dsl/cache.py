@@ -33,7 +33,7 @@ from pathlib import Path
 
 from cohort_dsl import __version__
 from cohort_dsl.diagnostics import Diagnostic, Location
-from cohort_dsl.files import ABSENT, digest_bytes, digest_file
+from cohort_dsl.files import ABSENT, current_digest, digest_bytes, digest_file
 
 DIRECTORY = ".cohort-dsl-cache"
 DISABLE_ENV = "COHORT_DSL_NO_CACHE"
@@ -119,7 +119,7 @@ class LintCache:
             if entry["digest"] != _entry_digest(body) or body["key"] != key:
                 return None
             for path, digest in body["reads"]:
-                if digest_file(path, self.limit) != digest:
+                if current_digest(path, digest, self.limit) != digest:
                     return None
             return body
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -131,7 +131,7 @@ class LintCache:
         from cohort_dsl.files import write_text
 
         try:
-            if any(digest_file(path, self.limit) != digest for path, digest in reads.items()):
+            if any(current_digest(path, digest, self.limit) != digest for path, digest in reads.items()):
                 return  # changed mid-run: the result may belong to neither version
             body = {"key": key, "reads": sorted(reads.items()), **content}
             self._ensure_directory()

@@ -96,10 +96,13 @@ class DataRoot:
         return [config.parent.parent.name for config in self.bundles()]
 
     def materialized_ids(self) -> list[str]:
-        """Every cohort that has a ``membership.csv``, sorted."""
-        if not self.cohorts_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.cohorts_dir.iterdir() if (p / MEMBERSHIP_FILE).is_file())
+        """Every cohort that has a ``membership.csv``, sorted. What was
+        looked at is recorded: a cohort materialized or removed later changes
+        a cached lint result that depended on this list."""
+        from cohort_dsl.files import record_listing, record_presence
+
+        return [name for name in record_listing(self.cohorts_dir)
+                if record_presence(self.cohorts_dir / name / MEMBERSHIP_FILE)]
 
     def require_cohort(self, cohort_id: str) -> Path:
         """The config.yaml of an existing cohort; a usage error with

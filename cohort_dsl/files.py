@@ -27,6 +27,8 @@ except ImportError:  # pragma: no cover - other Python implementations
     from hashlib import blake2b
 
 ABSENT = "-"  # the digest recorded for a file that did not exist
+PRESENT = "+"  # ... for a file whose existence, not its bytes, was looked at
+LISTING = "dir:"  # ... prefixes the digest of a folder's sorted entry names
 _reads: contextvars.ContextVar = contextvars.ContextVar("cohort_dsl_reads", default=None)
 
 
@@ -57,7 +59,11 @@ class Reads(dict):
     def note(self, path: str, digest: str) -> None:
         previous = self.get(path)
         if previous is not None and previous != digest:
-            self.changed.add(path)
+            # A file seen present and read: its bytes are the stronger record.
+            if digest == PRESENT and previous != ABSENT:
+                return
+            if previous != PRESENT or digest == ABSENT:
+                self.changed.add(path)
         self[path] = digest
 
 
@@ -91,6 +97,46 @@ def record_absent(path) -> None:
     log = _reads.get()
     if log is not None:
         log.setdefault(str(Path(path).absolute()), ABSENT)
+
+
+def record_presence(path) -> bool:
+    """Whether ``path`` is a regular file, noted as such (its appearance or
+    removal, not an edit, must change a cached result)."""
+    present = os.path.isfile(path)
+    log = _reads.get()
+    if log is not None:
+        log.setdefault(str(Path(path).absolute()), PRESENT if present else ABSENT)
+    return present
+
+
+def record_listing(folder) -> list[str]:
+    """The sorted entry names of ``folder`` (none when it is absent), noted
+    so that an entry added or removed changes a cached result."""
+    try:
+        names = sorted(os.listdir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        record_absent(folder)
+        return []
+    _note(folder, _listing_digest(names))
+    return names
+
+
+def _listing_digest(names: list[str]) -> str:
+    return LISTING + digest_bytes("\n".join(names).encode("utf-8", "surrogateescape"))
+
+
+def current_digest(path, recorded: str, limit: int) -> str:
+    """What a recording would note for ``path`` now, in the kind of the
+    ``recorded`` entry (bytes, presence or a folder's listing), for a cache
+    to compare; raises for what cannot be read."""
+    if recorded == PRESENT:
+        return PRESENT if os.path.isfile(path) else ABSENT
+    if recorded.startswith(LISTING):
+        try:
+            return _listing_digest(sorted(os.listdir(path)))
+        except (FileNotFoundError, NotADirectoryError):
+            return ABSENT
+    return digest_file(path, limit)
 
 
 def read_chunks(path, limit: int, size: int = 1 << 20):

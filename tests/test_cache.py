@@ -285,3 +285,49 @@ def test_an_include_that_is_a_fifo_is_an_error_not_a_hang(repo, capsys):
     worker.join(60)
     assert not worker.is_alive()
     assert done["result"] == (1, ["I001"])
+
+
+class CountsCohorts:
+    """A lint rule whose finding depends on which cohorts are materialized
+    (as the Dagster plugin's partition count does)."""
+
+    @hookimpl
+    def cohort_dsl_lint_rules(self):
+        from cohort_dsl.dataroot import DataRoot
+
+        def materialized(context):
+            root, _ = DataRoot.of_bundle(context.bundle.directory)
+            if len(root.materialized_ids()) > 0:
+                yield Diagnostic("TS200", "a cohort is materialized", context.bundle.document.key_loc(("axes",)), "error")
+
+        return [LintRule("TS200", "materialized", "test", check=materialized)]
+
+
+def test_a_result_that_depends_on_the_materialized_cohorts_misses_when_one_appears_or_goes(repo, capsys):
+    assert lint(capsys, plugins=[CountsCohorts()]) == (0, [])
+    assert len(entries(repo)) == 1, "the result is stored"
+    assert lint(capsys, plugins=[CountsCohorts()]) == (0, [])
+    membership = repo / "data/cohorts/other/membership.csv"
+    membership.parent.mkdir(parents=True)
+    assert lint(capsys, plugins=[CountsCohorts()]) == (0, []), "a folder without membership.csv is no cohort"
+    membership.write_text("stage,gen_id\n", encoding="utf-8")
+    assert lint(capsys, plugins=[CountsCohorts()]) == (1, ["TS200"])
+    membership.unlink()
+    assert lint(capsys, plugins=[CountsCohorts()]) == (0, [])
+
+
+def test_a_recording_keeps_the_strongest_record_of_a_file_and_flags_only_real_changes():
+    from cohort_dsl.files import ABSENT, PRESENT, Reads
+
+    reads = Reads()
+    reads.note("a", PRESENT)
+    reads.note("a", "d1")  # seen present, then read
+    reads.note("a", PRESENT)  # seen present again (a nested recording)
+    assert reads == {"a": "d1"} and not reads.changed
+    reads.note("a", "d2")
+    assert reads.changed == {"a"}
+    for first, then in ((PRESENT, ABSENT), (ABSENT, PRESENT), (ABSENT, "d1")):
+        reads = Reads()
+        reads.note("b", first)
+        reads.note("b", then)
+        assert reads.changed == {"b"}, (first, then)

@@ -52,7 +52,7 @@ def partition_scale(context):
     files' line counts; the exact union only when the bound is above the
     limit."""
     from cohort_dsl.dataroot import DataRoot
-    from cohort_dsl.files import read_bounded, record_absent
+    from cohort_dsl.files import read_bounded
     from cohort_dsl.service import MembershipService
 
     located = DataRoot.of_bundle(context.bundle.directory)
@@ -60,11 +60,8 @@ def partition_scale(context):
     if membership is None:
         return
     root, cohort = located
-    # The count depends on which cohorts exist, which no file read records:
-    # recording the cohorts folder itself (not a regular file) keeps the lint
-    # cache from storing this bundle's result (cohort_dsl.cache refuses to
-    # store a result whose reads it cannot re-check), so it can only miss.
-    record_absent(root.cohorts_dir)
+    # The count depends on which cohorts exist: service.cohorts() records the
+    # cohorts folder's listing, so a cached result misses when one appears.
     service = MembershipService(root)
     others = [c for c in service.cohorts() if c != cohort]
     sizes = dict(zip((s.name for s in membership.layout.stages), membership.stage_sizes()))
