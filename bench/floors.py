@@ -166,3 +166,62 @@ for path in sys.argv[1:]:
         total *= sum(1 for line in handle if line.strip()) - 1
 print(total)
 """
+
+# Membership (two-phase layout), each id hashed once: drafts (combo x
+# draft_template x draft_llm), essays (each draft x the essays' template and
+# llm), evaluations (combo x draft_template x judges x replicate x essays),
+# each stage in that product order; a stage's ids are kept for the next.
+# Base 36 two digits at a time, as fast as pure Python gets.
+MEMBERSHIP_PRELUDE = PRELUDE + """\
+from _blake2 import blake2b
+D = "0123456789abcdefghijklmnopqrstuvwxyz"
+PAIRS = [a + b for a in D for b in D]
+def gen_id(prefix, text):
+    t = PAIRS
+    n = int.from_bytes(blake2b(text.encode(), digest_size=10).digest(), "big")
+    n, a = divmod(n, 1296)
+    n, b = divmod(n, 1296)
+    n, c = divmod(n, 1296)
+    n, d = divmod(n, 1296)
+    n, e = divmod(n, 1296)
+    n, f = divmod(n, 1296)
+    n, g = divmod(n, 1296)
+    return prefix + ((t[n] + t[g] + t[f] + t[e] + t[d] + t[c] + t[b] + t[a]).lstrip("0") or "0")
+DRAFT_LLMS = list(dict.fromkeys(dl for dl, _ in JUDGES))
+ESSAY_KEYS = list(dict.fromkeys((et, el) for et, el, _ in ESSAYS))
+ESSAY_INDEX = [ESSAY_KEYS.index((et, el)) for et, el, _ in ESSAYS]
+def membership(wide, cohort):
+    # yields text chunks; drafts[(combo, dt, dl)] -> draft id, essays[...] -> the draft's essay ids
+    drafts, essays = {{}}, {{}}
+    yield "stage,gen_id,origin_cohort_id,parent_gen_id,combo_id,template_id,llm_model_id,replicate\\n" if wide else "stage,gen_id\\n"
+    for combo in combos:
+        lines = []
+        for dt in DRAFTS:
+            for dl in DRAFT_LLMS:
+                d = drafts[combo, dt, dl] = gen_id("d_", f"{{combo}}|{{dt}}|{{dl}}|1")
+                lines.append(f"draft,{{d}},{{cohort}},,{{combo}},{{dt}},{{dl}},1\\n" if wide else f"draft,{{d}}\\n")
+        yield "".join(lines)
+    for (combo, dt, dl), d in drafts.items():
+        ids = essays[combo, dt, dl] = [gen_id("e_", f"{{d}}|{{et}}|1") for et, _ in ESSAY_KEYS]
+        yield "".join([f"essay,{{e}},{{cohort}},{{d}},{{combo}},{{et}},{{el}},1\\n" for e, (et, el) in zip(ids, ESSAY_KEYS)]
+                      if wide else [f"essay,{{e}}\\n" for e in ids])
+    for combo in combos:
+        lines = []
+        for dt in DRAFTS:
+            for dl, vl in JUDGES:
+                ids = essays[combo, dt, dl]
+                for rep in REPLICATES:
+                    for k, (et, el, vt) in zip(ESSAY_INDEX, ESSAYS):
+                        e = ids[k]
+                        v = gen_id("v_", f"{{e}}|{{vt}}|{{vl}}|{{rep}}")
+                        lines.append(f"evaluation,{{v}},{{cohort}},{{e}},{{combo}},{{vt}},{{vl}},{{rep}}\\n" if wide
+                                     else f"evaluation,{{v}}\\n")
+        yield "".join(lines)
+"""
+
+# `cohort-dsl membership SPEC --cohort-id bench [--wide]` (argv: OUT [wide])
+TIGHT_MEMBERSHIP = MEMBERSHIP_PRELUDE + """\
+with open(sys.argv[1], "w") as out:
+    for chunk in membership(len(sys.argv) > 2, "bench"):
+        out.write(chunk)
+"""
