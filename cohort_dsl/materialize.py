@@ -104,6 +104,65 @@ def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataR
             "catalogs": catalogs}
 
 
+def environment_digest(registry, settings) -> str:
+    """What besides the recorded files decides a cohort's membership and
+    its stale-membership verdict, as one digest (manifest.json's
+    ``environment``; cohort-dsl's own version is its ``tool``): every
+    active plugin by name, distribution and version (the layouts and rule
+    kinds among them), the plugin settings, the severities, and the
+    Unicode version ids are lower-cased with. Nothing in it depends on the
+    machine or the checkout's path: the manifest is committed."""
+    import unicodedata
+
+    from cohort_dsl.files import digest_bytes
+
+    parts = [sorted((p.name, p.dist, p.version) for p in registry.plugins), sorted(settings.plugins.items()),
+             sorted(settings.severity.items()), unicodedata.unidata_version]
+    return digest_bytes(json.dumps(parts, default=str).encode("utf-8"))
+
+
+def unchanged_since_materialized(membership, data_root: DataRoot, registry, settings) -> bool:
+    """Whether the cohort's manifest.json proves, without computing a
+    record, that its committed membership is what ``membership`` gives now
+    (docs/cohorts.md, "Checking a committed membership"): it was written by
+    this cohort-dsl for this cohort and layout, under the same environment
+    (:func:`environment_digest`); every spec file and catalog it lists
+    still has the bytes the membership was computed from, and the catalogs
+    configured now are the ones it lists; membership.csv and the wide
+    membership still have the bytes it records (so they are also a whole
+    set: no M013). Anything unreadable, missing or different is False: the
+    caller then compares the records."""
+    from cohort_dsl.catalogs import catalog_files, settings_refs
+    from cohort_dsl.files import digest_bytes, digest_file, read_bounded, sha256_file
+
+    cohort_id = membership.cohort_id
+    try:
+        manifest = json.loads(read_bounded(data_root.manifest_file(cohort_id), 1 << 24))
+        spec, catalogs = manifest["spec"], manifest["catalogs"]
+        if (manifest["tool"] != {"name": "cohort-dsl", "version": __version__} or manifest["cohort_id"] != cohort_id
+                or manifest["layout"] != membership.layout.name
+                or manifest["environment"] != environment_digest(registry, settings)):
+            return False
+        files = spec["files"]
+        listing = "".join(f"{name}\0{digest}\n" for name, digest in files.items())
+        if spec["digest"] != digest_bytes(listing.encode("utf-8")):
+            return False
+        limit = max(settings.limits.max_include_bytes, settings.limits.max_document_bytes)
+        bundle_dir = Path(membership.compiled.spec.bundle.directory)
+        if any(digest_file(bundle_dir / name, limit) != digest for name, digest in files.items()):
+            return False
+        configured = {Path(os.path.relpath(path, data_root.path.absolute())).as_posix(): path
+                      for path in catalog_files(settings_refs(settings))}
+        if set(configured) != set(catalogs) or any(digest_file(configured[name], limit) != digest
+                                                   for name, digest in catalogs.items()):
+            return False
+        return all(sha256_file(path) == manifest[key]["sha256"]  # the bytes, not the data: a re-saved file misses
+                   for key, path in (("membership", data_root.membership_file(cohort_id)),
+                                     ("wide", data_root.wide_file(cohort_id))))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def input_changed(path: str) -> Diagnostic:
     return Diagnostic(INPUT_CHANGED.code, f"{Path(path).name} changed while materialize was reading it; nothing was written",
                       Location(path), ERROR, "run materialize again once the file is saved")
@@ -230,7 +289,12 @@ class _Staged:
 
         with self._naming_path():
             fd, self.name = temp_beside(self.path)
-        self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
+        try:
+            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
+        except BaseException:  # a SIGTERM right here: ``with`` calls no __exit__ for a failed __enter__
+            os.close(fd)
+            os.unlink(self.name)
+            raise
         return self
 
     @contextlib.contextmanager
