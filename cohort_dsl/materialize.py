@@ -206,36 +206,27 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
 
 def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dict) -> Outcome:
     """Stage the three files, then publish them (see the module docstring)."""
-    from cohort_dsl.rows import csv_field
+    from itertools import islice
 
     cohort_id = membership.cohort_id
     directory = data_root.cohort_dir(cohort_id)
-    stats: dict[str, dict] = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
-                              for s in membership.layout.stages}
-    combos: set[str] = set()
     slim_path = data_root.membership_file(cohort_id)
     wide_path, manifest_path = data_root.wide_file(cohort_id), data_root.manifest_file(cohort_id)
-
-    def line(values) -> str:
-        return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in values) + "\n"
-
     with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
-        slim.write(line(SLIM_COLUMNS))
-        wide.write(line(membership.wide_columns))
-        for number, record in enumerate(membership.records(), start=1):
-            slim.write(line(record[:2]))
-            wide.write(line(record))
-            stage = stats[record.stage]
-            stage["count"] += 1
-            if progress is not None and not number % 4096:
-                progress.advance(4096)
-            if record.template_id:  # a stage without a template (single-stage) lists none
-                stage["templates"].add(record.template_id)
-            if record.llm_model_id:
-                stage["llms"].add(record.llm_model_id)
-            stage["replicates"][record.replicate] = stage["replicates"].get(record.replicate, 0) + 1
-            if record.combo_id:
-                combos.add(record.combo_id)
+        lines = membership.line_pairs()
+        slim_header, wide_header = next(lines)
+        slim.write(slim_header)
+        wide.write(wide_header)
+        while batch := list(islice(lines, 4096)):
+            slim_lines, wide_lines = zip(*batch)
+            slim.write("".join(slim_lines))
+            wide.write("".join(wide_lines))
+            if progress is not None:
+                progress.advance(len(batch))
+        stats = membership.summary()
+        if stats is None or {name: s["count"] for name, s in stats.items() if name} != membership.counts:
+            stats = _counted_summary(membership)  # never a count the records do not have
+        combos = stats.pop(None)
         new_hash = slim.digest.hexdigest()
         changed = not slim.unchanged
         if changed and slim_path.is_file() and not force:
@@ -271,6 +262,25 @@ def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dic
         for part in staged:
             part.publish()
     return Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed)
+
+
+def _counted_summary(membership) -> dict:
+    """:meth:`~cohort_dsl.membership.Membership.summary` counted record by
+    record (for a membership whose records are not its whole product)."""
+    stats: dict = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
+                   for s in membership.layout.stages}
+    combos: set[str] = set()
+    for record in membership.records():
+        stage = stats[record.stage]
+        stage["count"] += 1
+        if record.template_id:  # a stage without a template (single-stage) lists none
+            stage["templates"].add(record.template_id)
+        if record.llm_model_id:
+            stage["llms"].add(record.llm_model_id)
+        stage["replicates"][record.replicate] = stage["replicates"].get(record.replicate, 0) + 1
+        if record.combo_id:
+            combos.add(record.combo_id)
+    return {None: combos, **stats}
 
 
 class _Staged:

@@ -348,8 +348,55 @@ class Membership:
         """The records as the lines ``write_records`` writes (CSV: the
         header first), made straight from the stages: each field is
         encoded once per factor row, not once per record."""
-        header = [",".join(self.wide_columns if wide else SLIM_COLUMNS) + "\n"] if fmt == "csv" else []
+        header = [_csv_line(self.wide_columns if wide else SLIM_COLUMNS)] if fmt == "csv" else []
         return chain(header, chain.from_iterable(self._stages((fmt, wide))))
+
+    def line_pairs(self) -> Iterator[tuple[str, str]]:
+        """``(slim line, wide line)`` of each record, as CSV, the headers
+        first: what materialize writes, from one pass."""
+        header = (_csv_line(SLIM_COLUMNS), _csv_line(self.wide_columns))
+        return chain([header], chain.from_iterable(self._stages(("csv", _BOTH))))
+
+    def summary(self) -> dict[str, dict] | None:
+        """Per stage, what manifest.json lists — ``count``, the distinct
+        ``templates`` and ``llms`` shown, the records per ``replicate`` —
+        and the distinct ``combos`` (under ``None``), from the projected
+        factors: a stage's records are their product, so no record is made.
+        None when a stage keeps one llm per id (M002): then its records are
+        not the whole product and must be counted."""
+        if self.attribute_collisions:
+            return None
+        normalizers = self.normalizers()
+        display = self._display(normalizers)
+        out: dict = {None: set()}
+        for depth, b in enumerate(self.stages):
+            lists, names = self._shown(depth, self.projection(self.id_columns(depth) + b.attributes, normalizers),
+                                       display)
+            sizes = [len(rows) for rows in lists]
+            total = 1
+            for size in sizes:
+                total *= size
+            stats = out[b.stage.name] = {"count": total, "templates": set(), "llms": set(), "replicates": {}}
+            if not total:
+                continue
+            where, start = {}, 0  # field -> (its factor, its position there)
+            for k, rows in enumerate(lists):
+                for j, name in enumerate(names[start:start + len(rows[0])]):
+                    where[name] = (k, j)
+                start += len(rows[0])
+
+            def shown(field):
+                k, j = where[(_SHOWN, field)]
+                return k, [row[j] for row in lists[k]]
+
+            stats["templates"] = {v for v in shown("template_id")[1] if v}
+            stats["llms"] = {v for v in shown("llm_model_id")[1] if v}
+            out[None] |= {v for v in shown("combo_id")[1] if v}
+            k, replicates = shown("replicate")
+            each = total // sizes[k]  # the records of one row of the replicate's factor
+            for value in replicates:
+                stats["replicates"][value] = stats["replicates"].get(value, 0) + each
+        return out
 
     def _stages(self, text) -> Iterator[Iterator]:
         """Each stage's records, or lines (``text``: ``(format, wide)``);
@@ -477,12 +524,16 @@ def _record_maker(name: str, cohort: str, get_shown):
     return make
 
 
-def _line_maker(text: tuple[str, bool], encode, name: str, cohort: str, get_shown):
-    """(gen id, parent id, row) -> a line of ``text`` (format, wide); ids
-    never need quoting or escaping."""
+def _line_maker(text: tuple[str, bool | str], encode, name: str, cohort: str, get_shown):
+    """(gen id, parent id, row) -> a line of ``text`` (format, wide; wide
+    ``_BOTH``: the slim and the wide line); ids never need quoting or
+    escaping."""
     fmt, wide = text
     stage = encode("stage", name)
     if fmt == "csv":
+        if wide is _BOTH:
+            head, middle, join = stage + ",", "," + encode("origin_cohort_id", cohort) + ",", ",".join
+            return lambda gid, parent, row: (f"{head}{gid}\n", f"{head}{gid}{middle}{parent},{join(get_shown(row))}\n")
         if not wide:
             head = stage + ","
             return lambda gid, parent, row: f"{head}{gid}\n"
@@ -493,6 +544,12 @@ def _line_maker(text: tuple[str, bool], encode, name: str, cohort: str, get_show
         return lambda gid, parent, row: f'{head}{gid}"}}\n'
     middle, join = '", ' + encode("origin_cohort_id", cohort) + ', "parent_gen_id": "', ", ".join
     return lambda gid, parent, row: f'{head}{gid}{middle}{parent}", {join(get_shown(row))}}}\n'
+
+
+def _csv_line(values) -> str:
+    from cohort_dsl.rows import csv_field
+
+    return ",".join(csv_field(v) for v in values) + "\n"
 
 
 def _field_encoder(fmt: str):
@@ -542,6 +599,7 @@ def _getter(positions: list[int]):
 
 _DEFAULT = "\0default-replicate"  # the projection's name for the constant column
 _SHOWN = "\0shown"  # (_SHOWN, field): a record field in a stage's flat row
+_BOTH = "both"  # a line shape: the slim and the wide line of a record
 _SHOWN_FIELDS = [(_SHOWN, field) for field in ("combo_id", "template_id", "llm_model_id", "replicate")]
 
 
