@@ -384,33 +384,28 @@ class Membership:
                 for j, name in enumerate(names[start:start + len(rows[0])]):
                     where[name] = (k, j)
                 start += len(rows[0])
-
-            def shown(field):
-                k, j = where[(_SHOWN, field)]
-                return k, [row[j] for row in lists[k]]
-
-            stats["templates"] = {v for v in shown("template_id")[1] if v}
-            stats["llms"] = {v for v in shown("llm_model_id")[1] if v}
-            out[None] |= {v for v in shown("combo_id")[1] if v}
-            k, replicates = shown("replicate")
-            each = total // sizes[k]  # the records of one row of the replicate's factor
-            for value in replicates:
+            shown = {name[1]: [row[j] for row in lists[k]] for name, (k, j) in where.items() if name in _SHOWN_FIELDS}
+            stats["templates"] = {v for v in shown["template_id"] if v}
+            stats["llms"] = {v for v in shown["llm_model_id"] if v}
+            out[None] |= {v for v in shown["combo_id"] if v}
+            each = total // sizes[where[(_SHOWN, "replicate")][0]]  # the records of a row of the replicate's factor
+            for value in shown["replicate"]:
                 stats["replicates"][value] = stats["replicates"].get(value, 0) + each
         return out
 
-    def _stages(self, text) -> Iterator[Iterator]:
-        """Each stage's records, or lines (``text``: ``(format, wide)``);
+    def _stages(self, shape) -> Iterator[Iterator]:
+        """Each stage's records, or lines (``shape``: ``(format, wide)``);
         a stage's ids are complete when the next stage starts."""
         normalizers = self.normalizers()
         display = self._display(normalizers)
-        encode = _field_encoder(text[0]) if text else None
+        encode = _field_encoder(shape[0]) if shape else None
         parents: dict[tuple, str] | None = None
         for depth in range(len(self.stages)):
             ids: dict[tuple, str] | None = {} if depth + 1 < len(self.stages) else None
-            yield self._stage_records(depth, normalizers, display, parents, ids, encode, text)
+            yield self._stage_records(depth, normalizers, display, parents, ids, encode, shape)
             parents = ids
 
-    def _stage_records(self, depth: int, normalizers, display, parents, ids, encode, text) -> Iterator:
+    def _stage_records(self, depth: int, normalizers, display, parents, ids, encode, shape) -> Iterator:
         """The records (or lines) of one stage; ``parents``: the previous
         stage's id key -> gen id; ``ids`` (None for the last stage) is
         filled with this stage's. The projected factor rows carry, after the
@@ -427,7 +422,7 @@ class Membership:
         get_shown = _getter([at[field] for field in _SHOWN_FIELDS] + [at[(_SHOWN, c)] for c in self.extra_columns])
         dedupe = set() if depth in self.attribute_collisions else None
         name, prefix = b.stage.name, b.stage.prefix
-        make = _line_maker(text, encode, name, self.cohort_id, get_shown) if text else \
+        make = _line_maker(shape, encode, name, self.cohort_id, get_shown) if shape else \
             _record_maker(name, self.cohort_id, get_shown)
         seen: set[int] = set()
         seen_add, join, from_bytes, pairs = seen.add, SEPARATOR.join, int.from_bytes, _B36_PAIRS
@@ -524,20 +519,18 @@ def _record_maker(name: str, cohort: str, get_shown):
     return make
 
 
-def _line_maker(text: tuple[str, bool | str], encode, name: str, cohort: str, get_shown):
-    """(gen id, parent id, row) -> a line of ``text`` (format, wide; wide
+def _line_maker(shape: tuple[str, bool | str], encode, name: str, cohort: str, get_shown):
+    """(gen id, parent id, row) -> a line of ``shape`` (format, wide; wide
     ``_BOTH``: the slim and the wide line); ids never need quoting or
     escaping."""
-    fmt, wide = text
+    fmt, wide = shape
     stage = encode("stage", name)
     if fmt == "csv":
+        head, middle, join = stage + ",", "," + encode("origin_cohort_id", cohort) + ",", ",".join
         if wide is _BOTH:
-            head, middle, join = stage + ",", "," + encode("origin_cohort_id", cohort) + ",", ",".join
             return lambda gid, parent, row: (f"{head}{gid}\n", f"{head}{gid}{middle}{parent},{join(get_shown(row))}\n")
         if not wide:
-            head = stage + ","
             return lambda gid, parent, row: f"{head}{gid}\n"
-        head, middle, join = stage + ",", "," + encode("origin_cohort_id", cohort) + ",", ",".join
         return lambda gid, parent, row: f"{head}{gid}{middle}{parent},{join(get_shown(row))}\n"
     head = "{" + stage + ', "gen_id": "'
     if not wide:
@@ -600,7 +593,8 @@ def _getter(positions: list[int]):
 _DEFAULT = "\0default-replicate"  # the projection's name for the constant column
 _SHOWN = "\0shown"  # (_SHOWN, field): a record field in a stage's flat row
 _BOTH = "both"  # a line shape: the slim and the wide line of a record
-_SHOWN_FIELDS = [(_SHOWN, field) for field in ("combo_id", "template_id", "llm_model_id", "replicate")]
+_SUMMARY = ("combo_id", "template_id", "llm_model_id", "replicate")  # the shown fields manifest.json summarises
+_SHOWN_FIELDS = [(_SHOWN, field) for field in _SUMMARY]
 
 
 class _Identity(dict):
