@@ -171,14 +171,18 @@ print(total)
 # draft_template x draft_llm), essays (each draft x the essays' template and
 # llm), evaluations (combo x draft_template x judges x replicate x essays),
 # each stage in that product order; a stage's ids are kept for the next.
-# Base 36 two digits at a time, as fast as pure Python gets.
+# Base 36 two digits at a time, as fast as pure Python gets; each digest from
+# a copy of one blank BLAKE2b state (about twice as fast as a new one).
 MEMBERSHIP_PRELUDE = PRELUDE + """\
 from _blake2 import blake2b
 D = "0123456789abcdefghijklmnopqrstuvwxyz"
 PAIRS = [a + b for a in D for b in D]
+BLANK = blake2b(digest_size=10)
 def gen_id(prefix, text):
     t = PAIRS
-    n = int.from_bytes(blake2b(text.encode(), digest_size=10).digest(), "big")
+    h = BLANK.copy()
+    h.update(text.encode())
+    n = int.from_bytes(h.digest(), "big")
     n, a = divmod(n, 1296)
     n, b = divmod(n, 1296)
     n, c = divmod(n, 1296)
