@@ -416,8 +416,10 @@ class Membership:
         id_columns = self.id_columns(depth)
         lists, flat = self._shown(depth, self.projection(id_columns + b.attributes, normalizers), display, encode)
         at = {column: flat.index(column) for column in flat}
-        get_parent_key = _getter([at[c] for c in self.id_columns(depth - 1)]) if depth else None
-        get_own = _getter([at[slot if slot is not None else _DEFAULT] for slot in b.own_slots(depth == 0)])
+        parent_positions = [at[c] for c in self.id_columns(depth - 1)] if depth else []
+        get_parent_key = _getter(parent_positions)
+        own = [at[slot if slot is not None else _DEFAULT] for slot in b.own_slots(depth == 0)]
+        get_own = _getter(own)
         get_key = _getter([at[c] for c in id_columns])
         get_shown = _getter([at[field] for field in _SHOWN_FIELDS] + [at[(_SHOWN, c)] for c in self.extra_columns])
         dedupe = set() if depth in self.attribute_collisions else None
@@ -430,20 +432,38 @@ class Membership:
         # per id (looked up per run: tests stand a constant digest in for it)
         blank_hash = blake2b(digest_size=10).copy
         *outer, inner = _blocked(lists)
+        width = sum(len(rows[0]) for rows in outer if rows)  # a head's (the outer factors') columns
+        # The stage's own text per inner row, when the inner block holds all
+        # of it (then it is the same under every head).
+        inner_own = None
+        if all(i >= width for i in own):
+            get_inner = _getter([i - width for i in own])
+            inner_own = [join(get_inner(tail)) for tail in inner]
+        # The inner rows grouped by the part of the parent key they hold:
+        # one parent lookup per group and head, not per record.
+        group_of, firsts = [0] * len(inner), {}
+        if depth:
+            get_part = _getter([i - width for i in parent_positions if i >= width])
+            groups: dict[tuple, int] = {}
+            group_of = [groups.setdefault(get_part(tail), len(groups)) for tail in inner]
+            for tail, group in zip(inner, group_of):
+                firsts.setdefault(group, tail)  # in group order: groups are numbered as first seen
         for head in product(*outer):
             head = sum(head, ())
-            for tail in inner:
+            owns = inner_own if inner_own is not None else [join(get_own(head + tail)) for tail in inner]
+            found = [parents[get_parent_key(head + tail)] for tail in firsts.values()] if parents is not None else None
+            for tail, own_text, group in zip(inner, owns, group_of):
                 row = head + tail
                 if dedupe is not None:  # one llm per record: the first seen
                     key = get_key(row)
                     if key in dedupe:
                         continue
                     dedupe.add(key)
-                if parents is not None:
-                    parent = parents[get_parent_key(row)]
-                    text = f"{parent}{SEPARATOR}{join(get_own(row))}"  # signature(parent, own)
+                if found is not None:
+                    parent = found[group]
+                    text = f"{parent}{SEPARATOR}{own_text}"  # signature(parent, own)
                 else:
-                    parent, text = "", join(get_own(row))
+                    parent, text = "", own_text
                 digest = blank_hash()
                 digest.update(text.encode())
                 n = from_bytes(digest.digest(), "big")
