@@ -224,7 +224,7 @@ def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dic
             if progress is not None:
                 progress.advance(len(batch))
         stats = membership.summary()
-        if stats is None or {name: s["count"] for name, s in stats.items() if name} != membership.counts:
+        if stats is None or {name: s["count"] for name, s in stats.items() if name is not None} != membership.counts:
             stats = _counted_summary(membership)  # never a count the records do not have
         combos = stats.pop(None)
         new_hash = slim.digest.hexdigest()
