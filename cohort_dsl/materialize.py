@@ -293,6 +293,7 @@ class _Staged:
         import hashlib
 
         self.digest = hashlib.sha256()
+        self.target_hash: str | None = None  # of the file it replaces ("" when there is none)
 
     def __enter__(self) -> "_Staged":
         from cohort_dsl.files import temp_beside
@@ -325,7 +326,9 @@ class _Staged:
 
     @property
     def unchanged(self) -> bool:
-        return self.path.is_file() and _file_hash(self.path) == self.digest.hexdigest()
+        if self.target_hash is None:  # hashed once: the cohort's lock keeps other runs from replacing it
+            self.target_hash = _file_hash(self.path) if self.path.is_file() else ""
+        return self.target_hash == self.digest.hexdigest()
 
     def finish(self) -> None:
         """Everything written is on disk (a full disk fails here, before
