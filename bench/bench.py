@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -191,7 +192,7 @@ class Table:
 
 
 #: the sections ``--only`` selects from: each ``NAME_section`` function below
-SECTIONS = ("compile", "big_axis", "pair", "rules", "refusal", "lint", "stale")
+SECTIONS = ("compile", "big_axis", "pair", "rules", "refusal", "lint", "membership", "materialize", "stale")
 
 
 def sections(text: str) -> tuple[str, ...]:
@@ -234,6 +235,8 @@ def main() -> int:
         if "rules" in only: rules_section(table, tmp, tool, args.rules, repeat)
         if "refusal" in only: refusal_section(table, tmp, tool, python, repeat)
         if "lint" in only: lint_section(table, tmp, tool, python, args.bundles, repeat)
+        if "membership" in only: membership_section(table, tmp, tool, python, args.rows, repeat)
+        if "materialize" in only: materialize_section(table, tmp, tool, python, args.rows, repeat)
         if "stale" in only: stale_section(table, tmp, tool, args.rows, repeat)
     if load is not None:
         print(f"\nload average (1 min) at the start: {load:.2f}")
@@ -418,18 +421,90 @@ def one_row_spec(tmp: Path) -> Path:
     return spec
 
 
+def membership_section(table: Table, tmp: Path, tool: str, python: str, n: int, repeat: int) -> None:
+    """``membership`` (slim and wide) against the tight floor, and the same
+    spec with its axes declared in the opposite order (evaluation axes
+    first), which changes the factor order, not the work."""
+    folder = tmp / f"membership{n}"
+    spec = make_spec(folder, n)
+    label = f"{n:,} rows"
+    out = folder / "out.csv"
+    floor = floor_script(folder, "membership", floors.TIGHT_MEMBERSHIP, n)
+    for wide in (False, True):
+        flag = ["--wide"] if wide else []
+        (floor_t, _), (tool_t, _) = ab([python, str(floor), str(folder / "floor.csv"), *(["wide"] if wide else [])],
+                                       [tool, "membership", str(spec), "--cohort-id", "bench", *flag], repeat, b_stdout=out)
+        same_bytes(folder / "floor.csv", out, f"membership{' --wide' if wide else ''}")
+        table.add(f"membership{' --wide' if wide else ''}, {label}", tool_t, floor_t, "s", "<= 1.25x tight floor", 1.25,
+                  command=f"cohort-dsl membership SPEC --cohort-id bench{' --wide' if wide else ''} > FILE")
+    reversed_spec = make_spec(folder / "reversed", n)
+    config = reversed_spec / "config.yaml"
+    axes, rules = config.read_text().split("rules:\n", 1)
+    header, *declared = axes.splitlines()
+    config.write_text("\n".join([header, *reversed(declared)]) + "\nrules:\n" + rules)
+    (draft_first, _), (evaluation_first, _) = ab(
+        [tool, "membership", str(spec), "--cohort-id", "bench", "--wide"],
+        [tool, "membership", str(reversed_spec), "--cohort-id", "bench", "--wide"], repeat)
+    table.add(f"membership --wide, evaluation axes declared first vs draft axes first, {label}", evaluation_first,
+              draft_first, "s", "<= 1.10x (order-independent)", 1.10)
+
+
+def materialize_section(table: Table, tmp: Path, tool: str, python: str, n: int, repeat: int) -> None:
+    """``materialize`` of a fresh cohort (its files removed before each
+    run) and a re-run (nothing changes), against the tight floor writing
+    the same three files."""
+    repo = tmp / "materialize"
+    (repo / "data" / "cohorts").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.cohort-dsl]\ndata-root = "data"\n')
+    spec = make_spec(repo / "data" / "cohorts" / "bench", n)
+    cohort = spec.parent
+    names = ("membership.csv", "membership_wide.csv", "manifest.json")
+    command = [tool, "materialize", "bench"]
+    assert measure(command, cwd=repo)[2] == 0, "materialize failed"
+    manifest = json.loads((cohort / "manifest.json").read_text())
+    floor = floor_script(repo, "materialize", floors.TIGHT_MATERIALIZE, n, environment=manifest["environment"],
+                         version=manifest["tool"]["version"])
+    floor_out = repo / "floor"
+    floor_out.mkdir()
+    floor_command = [python, str(floor), str(spec), str(floor_out)]
+    label = f"{n:,} rows"
+    fresh: dict[str, list[float]] = {"floor": [], "tool": []}
+    for _ in range(repeat):
+        fresh["floor"].append(measure(floor_command)[0])
+        for name in names:
+            (cohort / name).unlink()
+        wall, _, code = measure(command, cwd=repo)
+        assert code == 0, "materialize failed"
+        fresh["tool"].append(wall)
+    for name in names:
+        same_bytes(floor_out / name, cohort / name, f"materialize ({name})")
+    table.add(f"materialize (fresh), {label}", statistics.median(fresh["tool"]), statistics.median(fresh["floor"]), "s",
+              "<= 1.5x tight floor", 1.5, command="cohort-dsl materialize COHORT")
+    (floor_t, _), (tool_t, _) = ab(floor_command, command, repeat, cwd=repo)
+    table.add(f"materialize (re-run, nothing changes), {label}", tool_t, floor_t, "s", "<= 1.5x tight floor", 1.5,
+              command="cohort-dsl materialize COHORT")
+
+
 def stale_section(table: Table, tmp: Path, tool: str, n: int, repeat: int) -> None:
-    """Lint of a cohort whose committed membership.csv has ``n`` evaluations
-    (its stale-membership check recomputes and compares every id)."""
+    """Lint of a cohort whose committed membership.csv has ``n``
+    evaluations: after a spec edit that keeps the membership (a comment),
+    the stale-membership check recomputes and compares every id; once
+    re-materialized, manifest.json proves nothing changed."""
     repo = tmp / "stale"
     (repo / "data" / "cohorts").mkdir(parents=True)
     (repo / "pyproject.toml").write_text('[tool.cohort-dsl]\ndata-root = "data"\n')
     spec = make_spec(repo / "data" / "cohorts" / "bench", n)
     assert measure([tool, "materialize", "bench"], cwd=repo)[2] == 0, "materialize failed"
-    (ids, _), (lint, _) = ab([tool, "membership", str(spec), "--cohort-id", "bench"],
-                             [tool, "lint", "--no-cache", str(spec / "config.yaml")], repeat, cwd=repo)
-    table.add(f"lint a cohort with a committed membership of {n:,} rows vs computing its ids", lint, ids, "s",
+    config = spec / "config.yaml"
+    config.write_text(config.read_text() + "# edited after materialize: the check compares every record\n")
+    lint = [tool, "lint", "--no-cache", str(config)]
+    (ids, _), (full, _) = ab([tool, "membership", str(spec), "--cohort-id", "bench"], lint, repeat, cwd=repo)
+    table.add(f"lint a cohort with a committed membership of {n:,} rows vs computing its ids", full, ids, "s",
               "<= 2x `membership`", 2, command="cohort-dsl lint --no-cache FILE")
+    assert measure([tool, "materialize", "bench"], cwd=repo)[2] == 0, "materialize failed"
+    (_, _), (recorded, _) = ab([tool, "--version"], lint, repeat, cwd=repo)
+    table.add(f"lint a cohort with a committed membership of {n:,} rows, manifest.json current", recorded, 0, "s",
+              "<= 0.5 s", 0.5, ratio=False, command="cohort-dsl lint --no-cache FILE")
 
 
 def write_table(path: Path, rows, load, args) -> None:

@@ -166,3 +166,131 @@ for path in sys.argv[1:]:
         total *= sum(1 for line in handle if line.strip()) - 1
 print(total)
 """
+
+# Membership (two-phase layout), each id hashed once: drafts (combo x
+# draft_template x draft_llm), essays (each draft x the essays' template and
+# llm), evaluations (combo x draft_template x judges x replicate x essays),
+# each stage in that product order; a stage's ids are kept for the next.
+# Base 36 two digits at a time, as fast as pure Python gets; each digest from
+# a copy of one blank BLAKE2b state (about twice as fast as a new one).
+MEMBERSHIP_PRELUDE = PRELUDE + """\
+from _blake2 import blake2b
+D = "0123456789abcdefghijklmnopqrstuvwxyz"
+PAIRS = [a + b for a in D for b in D]
+BLANK = blake2b(digest_size=10)
+def gen_id(prefix, text):
+    t = PAIRS
+    h = BLANK.copy()
+    h.update(text.encode())
+    n = int.from_bytes(h.digest(), "big")
+    n, a = divmod(n, 1296)
+    n, b = divmod(n, 1296)
+    n, c = divmod(n, 1296)
+    n, d = divmod(n, 1296)
+    n, e = divmod(n, 1296)
+    n, f = divmod(n, 1296)
+    n, g = divmod(n, 1296)
+    return prefix + ((t[n] + t[g] + t[f] + t[e] + t[d] + t[c] + t[b] + t[a]).lstrip("0") or "0")
+DRAFT_LLMS = list(dict.fromkeys(dl for dl, _ in JUDGES))
+ESSAY_KEYS = list(dict.fromkeys((et, el) for et, el, _ in ESSAYS))
+ESSAY_INDEX = [ESSAY_KEYS.index((et, el)) for et, el, _ in ESSAYS]
+def membership(cohort, slim, wide):
+    # yields (slim text, wide text) chunks, each only if asked for; drafts[(combo, dt, dl)] -> draft id,
+    # essays[(combo, dt, dl)] -> the draft's essay ids
+    drafts, essays = {{}}, {{}}
+    yield ("stage,gen_id\\n" if slim else "",
+           "stage,gen_id,origin_cohort_id,parent_gen_id,combo_id,template_id,llm_model_id,replicate\\n" if wide else "")
+    for combo in combos:
+        s, w = [], []
+        for dt in DRAFTS:
+            for dl in DRAFT_LLMS:
+                d = drafts[combo, dt, dl] = gen_id("d_", f"{{combo}}|{{dt}}|{{dl}}|1")
+                if slim:
+                    s.append(f"draft,{{d}}\\n")
+                if wide:
+                    w.append(f"draft,{{d}},{{cohort}},,{{combo}},{{dt}},{{dl}},1\\n")
+        yield "".join(s), "".join(w)
+    for (combo, dt, dl), d in drafts.items():
+        ids = essays[combo, dt, dl] = [gen_id("e_", f"{{d}}|{{et}}|1") for et, _ in ESSAY_KEYS]
+        yield ("".join([f"essay,{{e}}\\n" for e in ids]) if slim else "",
+               "".join([f"essay,{{e}},{{cohort}},{{d}},{{combo}},{{et}},{{el}},1\\n" for e, (et, el) in zip(ids, ESSAY_KEYS)])
+               if wide else "")
+    for combo in combos:
+        s, w = [], []
+        for dt in DRAFTS:
+            for dl, vl in JUDGES:
+                ids = essays[combo, dt, dl]
+                for rep in REPLICATES:
+                    for k, (et, el, vt) in zip(ESSAY_INDEX, ESSAYS):
+                        e = ids[k]
+                        v = gen_id("v_", f"{{e}}|{{vt}}|{{vl}}|{{rep}}")
+                        if slim:
+                            s.append(f"evaluation,{{v}}\\n")
+                        if wide:
+                            w.append(f"evaluation,{{v}},{{cohort}},{{e}},{{combo}},{{vt}},{{vl}},{{rep}}\\n")
+        yield "".join(s), "".join(w)
+"""
+
+# `cohort-dsl membership SPEC --cohort-id bench [--wide]` (argv: OUT [wide])
+TIGHT_MEMBERSHIP = MEMBERSHIP_PRELUDE + """\
+wide = len(sys.argv) > 2
+with open(sys.argv[1], "w") as out:
+    for slim_text, wide_text in membership("bench", not wide, wide):
+        out.write(wide_text if wide else slim_text)
+"""
+
+# `cohort-dsl materialize bench` (argv: SPEC_DIR OUT_DIR): the membership
+# once, written as membership.csv and membership_wide.csv (hashed as they
+# are written), then manifest.json with the counts the structure gives;
+# each file staged beside its target, fsynced and renamed into place, as the
+# tool does. The environment digest (cohort-dsl's code and settings) is the
+# tool's, passed in: it is a digest of cohort-dsl itself.
+TIGHT_MATERIALIZE = MEMBERSHIP_PRELUDE + """\
+import hashlib, json, os
+spec_dir, out_dir = sys.argv[1], sys.argv[2]
+def staged(name):
+    return open(os.path.join(out_dir, "." + name + ".tmp"), "w", encoding="utf-8", newline="")
+def publish(handle, name):
+    handle.flush()
+    os.fsync(handle.fileno())
+    handle.close()
+    os.replace(handle.name, os.path.join(out_dir, name))
+slim_sha, wide_sha = hashlib.sha256(), hashlib.sha256()
+slim, wide = staged("membership.csv"), staged("membership_wide.csv")
+for slim_text, wide_text in membership("bench", True, True):
+    slim.write(slim_text)
+    wide.write(wide_text)
+    slim_sha.update(slim_text.encode())
+    wide_sha.update(wide_text.encode())
+drafts = len(combos) * len(DRAFTS) * len(DRAFT_LLMS)
+essays = drafts * len(ESSAY_KEYS)
+evaluations = len(combos) * len(DRAFTS) * len(JUDGES) * len(REPLICATES) * len(ESSAYS)
+def stage(count, templates, llms, replicates):
+    return {{"count": count, "templates": sorted(set(templates)), "llms": sorted(set(llms)), "replicates": replicates}}
+files = {{}}
+for folder, _, names in sorted(os.walk(spec_dir)):
+    for name in names:
+        path = os.path.join(folder, name)
+        with open(path, "rb") as handle:
+            files[os.path.relpath(path, spec_dir).replace(os.sep, "/")] = blake2b(handle.read(), digest_size=16).hexdigest()
+files = dict(sorted(files.items()))
+listing = "".join(f"{{name}}\\0{{digest}}\\n" for name, digest in files.items())
+manifest = {{
+    "cohort_id": "bench", "layout": "two-phase", "combos": sorted(combos),
+    "stages": {{"draft": stage(drafts, DRAFTS, DRAFT_LLMS, {{"1": drafts}}),
+               "essay": stage(essays, [et for et, _ in ESSAY_KEYS], [el for _, el in ESSAY_KEYS], {{"1": essays}}),
+               "evaluation": stage(evaluations, [vt for _, _, vt in ESSAYS], [vl for _, vl in JUDGES],
+                                   {{rep: evaluations // len(REPLICATES) for rep in REPLICATES}})}},
+    "membership": {{"file": "membership.csv", "rows": drafts + essays + evaluations, "sha256": slim_sha.hexdigest()}},
+    "wide": {{"file": "membership_wide.csv", "sha256": wide_sha.hexdigest()}},
+    "spec": {{"digest": blake2b(listing.encode(), digest_size=16).hexdigest(), "files": files}},
+    "catalogs": {{}},
+    "environment": {environment!r},
+    "tool": {{"name": "cohort-dsl", "version": {version!r}}},
+}}
+out = staged("manifest.json")
+out.write(json.dumps(manifest, indent=2, ensure_ascii=False) + "\\n")
+publish(wide, "membership_wide.csv")
+publish(out, "manifest.json")
+publish(slim, "membership.csv")
+"""

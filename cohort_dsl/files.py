@@ -263,6 +263,30 @@ def digest_file(path, limit: int) -> str:
     finally:
         os.close(fd)
 
+
+def sha256_file(path) -> str:
+    """The SHA-256 of a regular file's bytes (streamed); recorded like
+    :func:`read_bounded` when a :func:`recording` is active."""
+    import hashlib
+
+    fd = _open_regular(path)
+    try:
+        sha, log = hashlib.sha256(), _reads.get()
+        record = blake2b(digest_size=16) if log is not None else None
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            sha.update(chunk)
+            if record is not None:
+                record.update(chunk)
+    finally:
+        os.close(fd)
+    if record is not None:
+        _note(path, record.hexdigest())
+    return sha.hexdigest()
+
+
 TEMP_PREFIX = ".cohort-dsl-tmp-"
 _umask: int | None = None
 

@@ -104,6 +104,65 @@ def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataR
             "catalogs": catalogs}
 
 
+def environment_digest(registry, settings) -> str:
+    """What besides the recorded files decides a cohort's membership and
+    its stale-membership verdict, as one digest (manifest.json's
+    ``environment``; cohort-dsl's own version is its ``tool``): every
+    active plugin by name, distribution and version (the layouts and rule
+    kinds among them), the plugin settings, the severities, and the
+    Unicode version ids are lower-cased with. Nothing in it depends on the
+    machine or the checkout's path: the manifest is committed."""
+    import unicodedata
+
+    from cohort_dsl.files import digest_bytes
+
+    parts = [sorted((p.name, p.dist, p.version) for p in registry.plugins), sorted(settings.plugins.items()),
+             sorted(settings.severity.items()), unicodedata.unidata_version]
+    return digest_bytes(json.dumps(parts, default=str).encode("utf-8"))
+
+
+def unchanged_since_materialized(membership, data_root: DataRoot, registry, settings) -> bool:
+    """Whether the cohort's manifest.json proves, without computing a
+    record, that its committed membership is what ``membership`` gives now
+    (docs/cohorts.md, "Checking a committed membership"): it was written by
+    this cohort-dsl for this cohort and layout, under the same environment
+    (:func:`environment_digest`); every spec file and catalog it lists
+    still has the bytes the membership was computed from, and the catalogs
+    configured now are the ones it lists; membership.csv and the wide
+    membership still have the bytes it records (so they are also a whole
+    set: no M013). Anything unreadable, missing or different is False: the
+    caller then compares the records."""
+    from cohort_dsl.catalogs import catalog_files, settings_refs
+    from cohort_dsl.files import digest_bytes, digest_file, read_bounded, sha256_file
+
+    cohort_id = membership.cohort_id
+    try:
+        manifest = json.loads(read_bounded(data_root.manifest_file(cohort_id), 1 << 24))
+        spec, catalogs = manifest["spec"], manifest["catalogs"]
+        if (manifest["tool"] != {"name": "cohort-dsl", "version": __version__} or manifest["cohort_id"] != cohort_id
+                or manifest["layout"] != membership.layout.name
+                or manifest["environment"] != environment_digest(registry, settings)):
+            return False
+        files = spec["files"]
+        listing = "".join(f"{name}\0{digest}\n" for name, digest in files.items())
+        if spec["digest"] != digest_bytes(listing.encode("utf-8")):
+            return False
+        limit = max(settings.limits.max_include_bytes, settings.limits.max_document_bytes)
+        bundle_dir = Path(membership.compiled.spec.bundle.directory)
+        if any(digest_file(bundle_dir / name, limit) != digest for name, digest in files.items()):
+            return False
+        configured = {Path(os.path.relpath(path, data_root.path.absolute())).as_posix(): path
+                      for path in catalog_files(settings_refs(settings))}
+        if set(configured) != set(catalogs) or any(digest_file(configured[name], limit) != digest
+                                                   for name, digest in catalogs.items()):
+            return False
+        return all(sha256_file(path) == manifest[key]["sha256"]  # the bytes, not the data: a re-saved file misses
+                   for key, path in (("membership", data_root.membership_file(cohort_id)),
+                                     ("wide", data_root.wide_file(cohort_id))))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def input_changed(path: str) -> Diagnostic:
     return Diagnostic(INPUT_CHANGED.code, f"{Path(path).name} changed while materialize was reading it; nothing was written",
                       Location(path), ERROR, "run materialize again once the file is saved")
@@ -147,36 +206,27 @@ def materialize(membership, data_root: DataRoot, *, catalogs=None, force: bool =
 
 def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dict) -> Outcome:
     """Stage the three files, then publish them (see the module docstring)."""
-    from cohort_dsl.rows import csv_field
+    from itertools import islice
 
     cohort_id = membership.cohort_id
     directory = data_root.cohort_dir(cohort_id)
-    stats: dict[str, dict] = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
-                              for s in membership.layout.stages}
-    combos: set[str] = set()
     slim_path = data_root.membership_file(cohort_id)
     wide_path, manifest_path = data_root.wide_file(cohort_id), data_root.manifest_file(cohort_id)
-
-    def line(values) -> str:
-        return ",".join(csv_field(v) if isinstance(v, str) else str(v) for v in values) + "\n"
-
     with _Staged(slim_path) as slim, _Staged(wide_path) as wide, _Staged(manifest_path) as manifest_file:
-        slim.write(line(SLIM_COLUMNS))
-        wide.write(line(membership.wide_columns))
-        for number, record in enumerate(membership.records(), start=1):
-            slim.write(line(record[:2]))
-            wide.write(line(record))
-            stage = stats[record.stage]
-            stage["count"] += 1
-            if progress is not None and not number % 4096:
-                progress.advance(4096)
-            if record.template_id:  # a stage without a template (single-stage) lists none
-                stage["templates"].add(record.template_id)
-            if record.llm_model_id:
-                stage["llms"].add(record.llm_model_id)
-            stage["replicates"][record.replicate] = stage["replicates"].get(record.replicate, 0) + 1
-            if record.combo_id:
-                combos.add(record.combo_id)
+        lines = membership.line_pairs()
+        slim_header, wide_header = next(lines)
+        slim.write(slim_header)
+        wide.write(wide_header)
+        while batch := list(islice(lines, 4096)):
+            slim_lines, wide_lines = zip(*batch)
+            slim.write("".join(slim_lines))
+            wide.write("".join(wide_lines))
+            if progress is not None:
+                progress.advance(len(batch))
+        stats = membership.summary()
+        if stats is None or {name: s["count"] for name, s in stats.items() if name is not None} != membership.counts:
+            stats = _counted_summary(membership)  # never a count the records do not have
+        combos = stats.pop(None)
         new_hash = slim.digest.hexdigest()
         changed = not slim.unchanged
         if changed and slim_path.is_file() and not force:
@@ -214,6 +264,25 @@ def _publish(membership, data_root: DataRoot, force: bool, progress, inputs: dic
     return Outcome(cohort_id, directory, {k: v["count"] for k, v in stats.items()}, changed)
 
 
+def _counted_summary(membership) -> dict:
+    """:meth:`~cohort_dsl.membership.Membership.summary` counted record by
+    record (for a membership whose records are not its whole product)."""
+    stats: dict = {s.name: {"count": 0, "templates": set(), "llms": set(), "replicates": {}}
+                   for s in membership.layout.stages}
+    combos: set[str] = set()
+    for record in membership.records():
+        stage = stats[record.stage]
+        stage["count"] += 1
+        if record.template_id:  # a stage without a template (single-stage) lists none
+            stage["templates"].add(record.template_id)
+        if record.llm_model_id:
+            stage["llms"].add(record.llm_model_id)
+        stage["replicates"][record.replicate] = stage["replicates"].get(record.replicate, 0) + 1
+        if record.combo_id:
+            combos.add(record.combo_id)
+    return {None: combos, **stats}
+
+
 class _Staged:
     """A temporary file beside ``path`` (hashing what is written), renamed
     onto it by :meth:`publish`; removed on exit if never published. Errors
@@ -224,13 +293,19 @@ class _Staged:
         import hashlib
 
         self.digest = hashlib.sha256()
+        self.target_hash: str | None = None  # of the file it replaces ("" when there is none)
 
     def __enter__(self) -> "_Staged":
         from cohort_dsl.files import temp_beside
 
         with self._naming_path():
             fd, self.name = temp_beside(self.path)
-        self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
+        try:
+            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
+        except BaseException:  # a SIGTERM right here: ``with`` calls no __exit__ for a failed __enter__
+            os.close(fd)
+            os.unlink(self.name)
+            raise
         return self
 
     @contextlib.contextmanager
@@ -251,7 +326,9 @@ class _Staged:
 
     @property
     def unchanged(self) -> bool:
-        return self.path.is_file() and _file_hash(self.path) == self.digest.hexdigest()
+        if self.target_hash is None:  # hashed once: the cohort's lock keeps other runs from replacing it
+            self.target_hash = _file_hash(self.path) if self.path.is_file() else ""
+        return self.target_hash == self.digest.hexdigest()
 
     def finish(self) -> None:
         """Everything written is on disk (a full disk fails here, before

@@ -12,8 +12,10 @@ distinct projections of the rows onto the columns that stage (and its
 ancestors) read. Projecting a product of factors is the product of the
 projected factors, and first-seen order is preserved (both orders are
 lexicographic in the factors' first occurrences). So each stage is one pass
-over a small product; parent ids come from a bounded memo, and collisions are
-found on the factors, so nothing proportional to the rows is held.
+over a small product; a parent id is looked up by key among the previous
+stage's ids (so the factor order does not matter), and collisions are
+found on the factors: what is held is bounded by the ids of two
+consecutive stages, never by the rows.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ try:  # the C module itself: importing hashlib also loads OpenSSL (~3 ms)
 except ImportError:  # pragma: no cover - other Python implementations
     from hashlib import blake2b
 from dataclasses import dataclass
-from itertools import product
+from itertools import chain, islice, product
 from operator import itemgetter
 from typing import Iterator
 
@@ -315,12 +317,12 @@ class Membership:
             out[column] = first
         return out
 
-    def projection(self, columns, normalizers) -> tuple[list, list[str]]:
+    def projection(self, columns, normalizers) -> tuple[list, list[list[str]]]:
         """The distinct rows projected on ``columns`` (id columns as id
-        components), per factor, in first-seen order; and the column order
-        of a row of their product. Projecting a product of factors is the
-        product of the projected factors, in the same first-seen order."""
-        lists, flat = [], []
+        components), per factor, in first-seen order; and each projected
+        factor's axes. Projecting a product of factors is the product of the
+        projected factors, in the same first-seen order."""
+        lists, axes = [], []
         for factor in self.compiled.design.factors:
             wanted = [(i, a) for i, a in enumerate(factor.axes) if a in columns]
             if not wanted:
@@ -328,99 +330,195 @@ class Membership:
             maps = [(i, normalizers.get(a)) for i, a in wanted]
             rows = (tuple(m[row[i]] if m is not None else row[i] for i, m in maps) for row in factor.rows)
             lists.append(list(dict.fromkeys(rows)))
-            flat.extend(a for _, a in wanted)
-        return lists, flat
-
-    def _own_getter(self, depth: int, at: dict):
-        """row -> the stage's own components, in signature order (the
-        default replicate sits in the row as a constant column)."""
-        b = self.stages[depth]
-        return _getter([at[slot if slot is not None else _DEFAULT] for slot in b.own_slots(depth == 0)])
-
-    def _id_function(self, depth: int, parent):
-        """key (the stage's id columns' components, in order, then the
-        default replicate) -> gen id, memoised in a bounded dict: rows come
-        in product order, so parents repeat in runs and a small memo hits
-        almost always."""
-        columns = self.id_columns(depth) + [_DEFAULT]
-        at = {c: i for i, c in enumerate(columns)}
-        get_parent_key = _getter([at[c] for c in self.id_columns(depth - 1)] + [at[_DEFAULT]]) if depth else None
-        get_own = self._own_getter(depth, at)
-        prefix = self.stages[depth].stage.prefix
-        memo: dict[tuple, str] = {}
-
-        def id_of(key: tuple) -> str:
-            gid = memo.get(key)
-            if gid is None:
-                gid = prefix + _b36_digest(signature(parent(get_parent_key(key)) if parent else None, get_own(key)))
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                memo[key] = gid
-            return gid
-
-        return id_of
+            axes.append([a for _, a in wanted])
+        return lists, axes
 
     def records(self) -> Iterator[Record]:
         """All records: each stage in first-seen order, deduplicated by id.
 
         Each stage is one pass over the product of the factors projected on
-        the columns it reads; nothing proportional to the rows is held but
-        the set of the stage's ids, which proves no two distinct records
-        share one (a hash collision raises ``M011``)."""
+        the columns it reads. A stage's ids are kept by key for the next
+        stage (whatever the factor order, a parent is one dict lookup away),
+        with the set of the stage's ids, which proves no two distinct records
+        share one (a hash collision raises ``M011``): memory is bounded by
+        the ids of two consecutive stages, never by the rows."""
+        return chain.from_iterable(self._stages(None))
+
+    def lines(self, fmt: str = "csv", wide: bool = False) -> Iterator[str]:
+        """The records as the lines ``write_records`` writes (CSV: the
+        header first), made straight from the stages: each field is
+        encoded once per factor row, not once per record."""
+        header = [_csv_line(self.wide_columns if wide else SLIM_COLUMNS)] if fmt == "csv" else []
+        return chain(header, chain.from_iterable(self._stages((fmt, wide))))
+
+    def line_pairs(self) -> Iterator[tuple[str, str]]:
+        """``(slim line, wide line)`` of each record, as CSV, the headers
+        first: what materialize writes, from one pass."""
+        header = (_csv_line(SLIM_COLUMNS), _csv_line(self.wide_columns))
+        return chain([header], chain.from_iterable(self._stages(("csv", _BOTH))))
+
+    def summary(self) -> dict[str, dict] | None:
+        """Per stage, what manifest.json lists — ``count``, the distinct
+        ``templates`` and ``llms`` shown, the records per ``replicate`` —
+        and the distinct ``combos`` (under ``None``), from the projected
+        factors: a stage's records are their product, so no record is made.
+        None when a stage keeps one llm per id (M002): then its records are
+        not the whole product and must be counted."""
+        if self.attribute_collisions:
+            return None
         normalizers = self.normalizers()
         display = self._display(normalizers)
-        combo_column = self.stages[0].combo
-        extra_columns = self.extra_columns
-        parent_of = None  # the previous stage's (memoised) id function
+        out: dict = {None: set()}
         for depth, b in enumerate(self.stages):
-            id_columns = self.id_columns(depth)
-            lists, flat = self.projection(id_columns + b.attributes, normalizers)
-            lists.append([(DEFAULT_REPLICATE,)])  # the constant column of the default replicate
-            flat.append(_DEFAULT)
-            at = {column: flat.index(column) for column in flat}
-            get_parent_key = _getter([at[c] for c in self.id_columns(depth - 1)] + [at[_DEFAULT]]) if depth else None
-            get_own = self._own_getter(depth, at)
-            get_key = _getter([at[c] for c in id_columns])
-            # the extra columns this stage's id reads (its own and its ancestors'), blank for later stages'
-            present = [c for c in extra_columns if c in id_columns]
-            get_extras = _getter([at[c] for c in present])
-            blanks = ("",) * (len(extra_columns) - len(present))
-            show_extra = [display.get(c) or _IDENTITY for c in present]
-            i_combo, i_template = at.get(combo_column), at.get(b.template)
-            i_llm, i_rep = at.get(b.llm), at.get(b.replicate)
-            show_combo = display.get(combo_column) or _IDENTITY
-            show_template = (display[b.template] if b.template else None) or _IDENTITY
-            show_llm = (display.get(b.llm) or _IDENTITY) if b.llm and b.stage.llm_in_id else None
-            dedupe = set() if depth in self.attribute_collisions else None
-            name, cohort, prefix = b.stage.name, self.cohort_id, b.stage.prefix
-            seen: set[int] = set()
-            for combo in product(*lists):
-                row = sum(combo, ())
+            lists, names = self._shown(depth, self.projection(self.id_columns(depth) + b.attributes, normalizers),
+                                       display)
+            sizes = [len(rows) for rows in lists]
+            total = 1
+            for size in sizes:
+                total *= size
+            stats = out[b.stage.name] = {"count": total, "templates": set(), "llms": set(), "replicates": {}}
+            if not total:
+                continue
+            where, start = {}, 0  # field -> (its factor, its position there)
+            for k, rows in enumerate(lists):
+                for j, name in enumerate(names[start:start + len(rows[0])]):
+                    where[name] = (k, j)
+                start += len(rows[0])
+            shown = {name[1]: [row[j] for row in lists[k]] for name, (k, j) in where.items() if name in _SHOWN_FIELDS}
+            stats["templates"] = {v for v in shown["template_id"] if v}
+            stats["llms"] = {v for v in shown["llm_model_id"] if v}
+            out[None] |= {v for v in shown["combo_id"] if v}
+            each = total // sizes[where[(_SHOWN, "replicate")][0]]  # the records of a row of the replicate's factor
+            for value in shown["replicate"]:
+                stats["replicates"][value] = stats["replicates"].get(value, 0) + each
+        return out
+
+    def _stages(self, shape) -> Iterator[Iterator]:
+        """Each stage's records, or lines (``shape``: ``(format, wide)``);
+        a stage's ids are complete when the next stage starts."""
+        normalizers = self.normalizers()
+        display = self._display(normalizers)
+        encode = _field_encoder(shape[0]) if shape else None
+        parents: dict[tuple, str] | None = None
+        for depth in range(len(self.stages)):
+            ids: dict[tuple, str] | None = {} if depth + 1 < len(self.stages) else None
+            yield self._stage_records(depth, normalizers, display, parents, ids, encode, shape)
+            parents = ids
+
+    def _stage_records(self, depth: int, normalizers, display, parents, ids, encode, shape) -> Iterator:
+        """The records (or lines) of one stage; ``parents``: the previous
+        stage's id key -> gen id; ``ids`` (None for the last stage) is
+        filled with this stage's. The projected factor rows carry, after the
+        id components, the record's shown fields (``_shown``; encoded with
+        ``encode`` for lines), so a record is its row's fields behind a
+        constant head."""
+        b = self.stages[depth]
+        id_columns = self.id_columns(depth)
+        lists, flat = self._shown(depth, self.projection(id_columns + b.attributes, normalizers), display, encode)
+        at = {column: flat.index(column) for column in flat}
+        parent_positions = [at[c] for c in self.id_columns(depth - 1)] if depth else []
+        get_parent_key = _getter(parent_positions)
+        own = [at[slot if slot is not None else _DEFAULT] for slot in b.own_slots(depth == 0)]
+        get_own = _getter(own)
+        get_key = _getter([at[c] for c in id_columns])
+        get_shown = _getter([at[field] for field in _SHOWN_FIELDS] + [at[(_SHOWN, c)] for c in self.extra_columns])
+        dedupe = set() if depth in self.attribute_collisions else None
+        name, prefix = b.stage.name, b.stage.prefix
+        make = _line_maker(shape, encode, name, self.cohort_id, get_shown) if shape else \
+            _record_maker(name, self.cohort_id, get_shown)
+        seen: set[int] = set()
+        seen_add, join, from_bytes, pairs = seen.add, SEPARATOR.join, int.from_bytes, _B36_PAIRS
+        # copies of one blank state: ~2x faster than a new blake2b(digest_size=10)
+        # per id (looked up per run: tests stand a constant digest in for it)
+        blank_hash = blake2b(digest_size=10).copy
+        *outer, inner = _blocked(lists)
+        width = sum(len(rows[0]) for rows in outer if rows)  # a head's (the outer factors') columns
+        # The stage's own text per inner row, when the inner block holds all
+        # of it (then it is the same under every head).
+        inner_own = None
+        if all(i >= width for i in own):
+            get_inner = _getter([i - width for i in own])
+            inner_own = [join(get_inner(tail)) for tail in inner]
+        # The inner rows grouped by the part of the parent key they hold:
+        # one parent lookup per group and head, not per record.
+        group_of, firsts = [0] * len(inner), {}
+        if depth:
+            get_part = _getter([i - width for i in parent_positions if i >= width])
+            groups: dict[tuple, int] = {}
+            group_of = [groups.setdefault(get_part(tail), len(groups)) for tail in inner]
+            for tail, group in zip(inner, group_of):
+                firsts.setdefault(group, tail)  # in group order: groups are numbered as first seen
+        for head in product(*outer):
+            head = sum(head, ())
+            owns = inner_own if inner_own is not None else [join(get_own(head + tail)) for tail in inner]
+            found = [parents[get_parent_key(head + tail)] for tail in firsts.values()] if parents is not None else None
+            for tail, own_text, group in zip(inner, owns, group_of):
+                row = head + tail
                 if dedupe is not None:  # one llm per record: the first seen
                     key = get_key(row)
                     if key in dedupe:
                         continue
                     dedupe.add(key)
-                parent = parent_of(get_parent_key(row)) if parent_of is not None else ""
-                text = signature(parent or None, get_own(row))
-                digest = _digest(text)
-                if digest in seen:  # the digest, not the id text: half the memory per id
-                    raise error(DUPLICATE_ID.code, f"two distinct {name} records got the id {prefix + _b36(digest)} "
+                if found is not None:
+                    parent = found[group]
+                    text = f"{parent}{SEPARATOR}{own_text}"  # signature(parent, own)
+                else:
+                    parent, text = "", own_text
+                digest = blank_hash()
+                digest.update(text.encode())
+                n = from_bytes(digest.digest(), "big")
+                if n in seen:  # the digest, not the id text: half the memory per id
+                    raise error(DUPLICATE_ID.code, f"two distinct {name} records got the id {prefix + _b36(n)} "
                                 f"(the second hashes {text!r})", Location(self.compiled.spec.bundle.document.path),
                                 "a hash collision: report it to the cohort-dsl authors with the spec")
-                seen.add(digest)
-                gid = prefix + _b36(digest)
-                llm = row[i_llm] if i_llm is not None else ""
-                extras = tuple(s[v] for s, v in zip(show_extra, get_extras(row))) + blanks if present else blanks
-                yield tuple.__new__(Record, (
-                    name, gid, cohort, parent,
-                    show_combo[row[i_combo]] if i_combo is not None else "",
-                    show_template[row[i_template]] if i_template is not None else "",
-                    show_llm[llm] if show_llm is not None else llm.strip(),
-                    int(row[i_rep]) if i_rep is not None else 1,
-                ) + extras)
-            self.counts[name] = len(seen)
-            parent_of = self._id_function(depth, parent_of)
+                seen_add(n)
+                # _b36, inlined (the hot loop): eight base-1296 digits
+                n, d0 = divmod(n, 1296)
+                n, d1 = divmod(n, 1296)
+                n, d2 = divmod(n, 1296)
+                n, d3 = divmod(n, 1296)
+                n, d4 = divmod(n, 1296)
+                n, d5 = divmod(n, 1296)
+                n, d6 = divmod(n, 1296)
+                gid = prefix + ((pairs[n] + pairs[d6] + pairs[d5] + pairs[d4] + pairs[d3] + pairs[d2] + pairs[d1]
+                                 + pairs[d0]).lstrip("0") or "0")
+                if ids is not None:
+                    ids[get_key(row)] = gid
+                yield make(gid, parent, row)
+        self.counts[name] = len(seen)
+
+    def _shown(self, depth: int, projected, display, encode=None) -> tuple[list, list]:
+        """The projected factors (:meth:`projection`) with each row extended
+        by the record fields its columns show — combo, template, llm,
+        replicate (an integer), the extra id axes — named ``(_SHOWN, field)``
+        in the flat column list; the fields no column of the stage shows
+        sit, constant, in the default replicate's one-row factor.
+        ``encode(column, value)``: the fields as written (for lines)."""
+        b = self.stages[depth]
+        lists, axes = projected
+        combo = self.stages[0].combo
+        sources = {(_SHOWN, "combo_id"): (combo, display.get(combo) or _IDENTITY),
+                   (_SHOWN, "template_id"): (b.template, (display[b.template] if b.template else None) or _IDENTITY),
+                   (_SHOWN, "llm_model_id"): (b.llm, (display.get(b.llm) or _IDENTITY) if b.stage.llm_in_id
+                                              else _STRIPPED),  # an attribute is shown as written, stripped
+                   (_SHOWN, "replicate"): (b.replicate, _INTEGER)}
+        for column in self.extra_columns:
+            sources[(_SHOWN, column)] = (column, display.get(column) or _IDENTITY)
+        present = {a for own in axes for a in own}
+        constant = {field: 1 if field == (_SHOWN, "replicate") else ""
+                    for field, (column, _) in sources.items() if column is None or column not in present}
+        if encode is not None:
+            sources = {field: (column, _Encoding(show, encode, field[1])) for field, (column, show) in sources.items()}
+            constant = {field: encode(field[1], value) for field, value in constant.items()}
+        out, names = [], []
+        for rows, own in zip(lists, axes):
+            fields = [(field, own.index(column), show) for field, (column, show) in sources.items()
+                      if field not in constant and column in own]
+            out.append([row + tuple(show[row[i]] for _, i, show in fields) for row in rows])
+            names += own + [field for field, _, _ in fields]
+        out.append([(DEFAULT_REPLICATE, *constant.values())])
+        names += [_DEFAULT, *constant]
+        return out, names
 
     def stage_sizes(self) -> list[int]:
         """How many records each stage has (arithmetic on the projected
@@ -439,6 +537,73 @@ class Membership:
         return self.stage_sizes()[-1]
 
 
+def _record_maker(name: str, cohort: str, get_shown):
+    def make(gid: str, parent: str, row: tuple) -> Record:
+        return tuple.__new__(Record, (name, gid, cohort, parent, *get_shown(row)))
+    return make
+
+
+def _line_maker(shape: tuple[str, bool | str], encode, name: str, cohort: str, get_shown):
+    """(gen id, parent id, row) -> a line of ``shape`` (format, wide; wide
+    ``_BOTH``: the slim and the wide line); ids never need quoting or
+    escaping."""
+    fmt, wide = shape
+    stage = encode("stage", name)
+    if fmt == "csv":
+        head, middle, join = stage + ",", "," + encode("origin_cohort_id", cohort) + ",", ",".join
+        if wide is _BOTH:
+            return lambda gid, parent, row: (f"{head}{gid}\n", f"{head}{gid}{middle}{parent},{join(get_shown(row))}\n")
+        if not wide:
+            return lambda gid, parent, row: f"{head}{gid}\n"
+        return lambda gid, parent, row: f"{head}{gid}{middle}{parent},{join(get_shown(row))}\n"
+    head = "{" + stage + ', "gen_id": "'
+    if not wide:
+        return lambda gid, parent, row: f'{head}{gid}"}}\n'
+    middle, join = '", ' + encode("origin_cohort_id", cohort) + ', "parent_gen_id": "', ", ".join
+    return lambda gid, parent, row: f'{head}{gid}{middle}{parent}", {join(get_shown(row))}}}\n'
+
+
+def _csv_line(values) -> str:
+    from cohort_dsl.rows import csv_field
+
+    return ",".join(csv_field(v) for v in values) + "\n"
+
+
+def _field_encoder(fmt: str):
+    """(column, value) -> the field as written: CSV quoted as csv.writer
+    would, or a JSON member ``"column": value``."""
+    if fmt == "csv":
+        from cohort_dsl.rows import csv_field
+
+        return lambda column, value: csv_field(value) if isinstance(value, str) else str(value)
+    import json
+
+    return lambda column, value: json.dumps(column) + ": " + json.dumps(value, ensure_ascii=False)
+
+
+class _Encoding(dict):
+    """A display table whose values come out encoded (for lines)."""
+
+    def __init__(self, show, encode, column: str):
+        super().__init__()
+        self.show, self.encode, self.column = show, encode, column
+
+    def __missing__(self, value):
+        text = self[value] = self.encode(self.column, self.show[value])
+        return text
+
+
+def _blocked(lists: list[list[tuple]], limit: int = 4096) -> list[list[tuple]]:
+    """The same product with its trailing factors multiplied out into one
+    list while that stays small: a record's row is then one tuple
+    concatenation, not one per factor."""
+    lists = list(lists)
+    while len(lists) > 1 and len(lists[-1]) * len(lists[-2]) <= limit:
+        inner = lists.pop()
+        lists[-1] = [a + b for a in lists[-1] for b in inner]
+    return lists
+
+
 def _getter(positions: list[int]):
     """A function row -> tuple of the values at ``positions`` (C speed)."""
     if not positions:
@@ -449,8 +614,11 @@ def _getter(positions: list[int]):
     return itemgetter(*positions)
 
 
-_MEMO_SIZE = 4096
 _DEFAULT = "\0default-replicate"  # the projection's name for the constant column
+_SHOWN = "\0shown"  # (_SHOWN, field): a record field in a stage's flat row
+_BOTH = "both"  # a line shape: the slim and the wide line of a record
+_SUMMARY = ("combo_id", "template_id", "llm_model_id", "replicate")  # the shown fields manifest.json summarises
+_SHOWN_FIELDS = [(_SHOWN, field) for field in _SUMMARY]
 
 
 class _Identity(dict):
@@ -460,7 +628,21 @@ class _Identity(dict):
         return value
 
 
-_IDENTITY = _Identity()
+class _Stripped(dict):
+    """The display of an attribute: the level as written, stripped."""
+
+    def __missing__(self, value):
+        return value.strip()
+
+
+class _Integer(dict):
+    """The display of a replicate: its component as an integer."""
+
+    def __missing__(self, value):
+        return int(value)
+
+
+_IDENTITY, _STRIPPED, _INTEGER = _Identity(), _Stripped(), _Integer()
 _B36_PAIRS = [a + b for a in _DIGITS for b in _DIGITS]
 
 
@@ -539,21 +721,23 @@ def write_records(records, out, fmt: str = "csv", wide: bool = False, columns=WI
         else:
             def line(r):
                 return f"{{{k[0]}{e[r[0]]}, {k[1]}\"{r[1]}\"}}\n"
-    count = 0
-    batch = []
-    for record in records:
-        batch.append(line(record))
-        if len(batch) >= 4096:
-            out.write("".join(batch))
-            count += len(batch)
-            batch = []
-    out.write("".join(batch))
-    return count + len(batch)
+    return write_lines(map(line, records), out)
+
+
+def write_lines(lines, out) -> int:
+    """Write text lines in batches; returns how many."""
+    count, lines = 0, iter(lines)
+    while True:
+        batch = list(islice(lines, 4096))
+        if not batch:
+            return count
+        out.write("".join(batch))
+        count += len(batch)
 
 
 def build_membership(compiled, registry, cohort_id: str, layout: str | None = None) -> Membership:
     return Membership(compiled, select_layout(compiled, registry, layout), cohort_id)
 
 
-__all__ = ["Layout", "Stage", "Record", "Membership", "build_membership", "write_records", "gen_id",
+__all__ = ["Layout", "Stage", "Record", "Membership", "build_membership", "write_records", "write_lines", "gen_id",
            "SLIM_COLUMNS", "WIDE_COLUMNS"]

@@ -175,7 +175,7 @@ class Project:
         ``on_wait()`` is called when another run of the cohort holds its lock."""
         from cohort_dsl.catalogs import catalog_files, settings_refs
         from cohort_dsl.files import recording
-        from cohort_dsl.materialize import input_digests, input_changed, materialize
+        from cohort_dsl.materialize import environment_digest, input_digests, input_changed, materialize
 
         config = self.data_root.require_cohort(cohort_id)
         with recording() as reads:  # what the checked and compiled membership comes from
@@ -189,8 +189,10 @@ class Project:
         membership = self.membership(compiled, cohort_id, layout)
         bar = progress(sum(membership.stage_sizes())) if progress is not None else None
         try:
+            # the environment too: what lint's stale-membership check keys on besides the files
+            recorded = {**inputs, "environment": environment_digest(self.registry, self.settings)}
             outcome = materialize(membership, self.data_root, catalogs=catalogs, force=force, seed_metadata=seed_metadata,
-                                  progress=bar, on_wait=on_wait, inputs=inputs)
+                                  progress=bar, on_wait=on_wait, inputs=recorded)
         except SpecError as exc:
             raise SpecError(self.policy.apply(exc.diagnostics)) from None
         finally:

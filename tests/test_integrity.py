@@ -181,7 +181,20 @@ def test_a_hash_collision_is_refused_while_streaming(repo, cli, monkeypatch):
     """Two distinct keys hashing to one id cannot be produced for real; a
     constant digest stands in for BLAKE2b."""
     root = repo({"config.yaml": realistic()})
-    monkeypatch.setattr("cohort_dsl.membership._b36_digest", lambda text: "samesame")
+    class Constant:
+        def __init__(self, data=b"", *, digest_size):
+            self.size = digest_size
+
+        def copy(self):
+            return self
+
+        def update(self, data):
+            pass
+
+        def digest(self):
+            return b"s" * self.size
+
+    monkeypatch.setattr("cohort_dsl.membership.blake2b", Constant)
     before = snapshot(root)
     result = cli("materialize", "c1")
     assert result.rc == 1 and "M011" in result.err

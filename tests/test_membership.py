@@ -486,3 +486,82 @@ output:
     del rows
     assert streamed_peak < 32 * 1024 * 1024, f"membership peaked at {streamed_peak / 1e6:.1f} MB"
     assert streamed_peak < rows_peak, (streamed_peak, rows_peak)
+
+
+# -- the order of the axes, the manifest's summary ----------------------------------
+
+_ORDERED_AXES = """  combo_id: [c1, c2, c3]
+  draft_template: [dt-a, dt-b]
+  draft_llm: [dl-a, dl-b]
+  essay_template: [et-a, et-b]
+  essay_llm: [el]
+  evaluation_template: [vt-a, vt-b]
+  evaluation_llm: [vl-a, vl-b, vl-c]
+  evaluation_replicate: [1, 2]
+"""
+
+
+def _membership_of(folder, engine, config: str):
+    from cohort_dsl.bundle import load_bundle
+    from cohort_dsl.compiler import compile_bundle
+    from cohort_dsl.membership import build_membership
+
+    write_files(folder, {"config.yaml": config})
+    return build_membership(compile_bundle(load_bundle(folder), engine), engine.registry, "c")
+
+
+@pytest.mark.parametrize("axes", [_ORDERED_AXES, "".join(reversed(_ORDERED_AXES.splitlines(keepends=True)))],
+                         ids=["draft-axes-first", "evaluation-axes-first"])
+def test_each_id_is_hashed_once_whatever_the_axis_order(tmp_path, engine, monkeypatch, axes):
+    """Declaring the evaluation axes before the draft axes changes the
+    records' order, not their ids, and every id is still hashed once: a
+    parent id is looked up, never recomputed."""
+    import cohort_dsl.membership as membership_module
+
+    hashed = []
+    blake2b = membership_module.blake2b
+
+    class Counting:
+        def __init__(self, state):
+            self.state = state
+
+        def copy(self):
+            return Counting(self.state.copy())
+
+        def update(self, data):
+            hashed.append(data)
+            self.state.update(data)
+
+        def digest(self):
+            return self.state.digest()
+
+    def counting(**kwargs):
+        return Counting(blake2b(**kwargs))
+
+    expected = list(_membership_of(tmp_path / "ordered", engine, "axes:\n" + _ORDERED_AXES).records())
+    monkeypatch.setattr(membership_module, "blake2b", counting)
+    records = list(_membership_of(tmp_path / "spec", engine, "axes:\n" + axes).records())
+    assert sorted(records) == sorted(expected)
+    assert len(hashed) == len(records) == 12 + 24 + 288
+
+
+@pytest.mark.parametrize("config", [
+    "axes:\n" + _ORDERED_AXES,
+    "axes:\n" + _ORDERED_AXES + "  shard: [s1, s2]\noutput:\n  layout: {name: two-phase, essay: {id: [shard]}}\n",
+    "axes:\n  topic: [a, b, c]\n  replicate: [1, 2, 3]\noutput:\n  layout: single-stage\n",
+    "axes:\n" + _ORDERED_AXES + "rules:\n  pairs:\n    judges:\n      left: draft_llm\n      right: evaluation_llm\n"
+    "      allowed: [[dl-a, vl-a], [dl-b, vl-b], [dl-b, vl-c]]\n",
+], ids=["two-phase", "extra-id-axis", "single-stage", "coupled"])
+def test_the_manifest_summary_is_what_the_records_count(tmp_path, engine, config):
+    from cohort_dsl.materialize import _counted_summary
+
+    membership = _membership_of(tmp_path, engine, config)
+    assert membership.summary() == _counted_summary(membership)
+
+
+def test_a_summary_is_refused_when_a_stage_keeps_one_llm_per_id(tmp_path, engine):
+    """Essays that differ only in essay_llm (M002) are not the whole
+    product of their factors: they must be counted."""
+    membership = _membership_of(tmp_path, engine, "axes:\n" + _ORDERED_AXES.replace("essay_llm: [el]", "essay_llm: [x, y]"))
+    assert "M002" in [d.code for d in membership.diagnostics]
+    assert membership.summary() is None

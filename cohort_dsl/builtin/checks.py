@@ -94,7 +94,8 @@ def _membership_walk(context) -> tuple[list, list]:
             from cohort_dsl.service import set_problems
 
             located = DataRoot.of_bundle(context.bundle.directory)
-            stale = set_problems(*located) + _compare_committed(context, membership)
+            if not _recorded_as_current(context, membership, located[0]):
+                stale = set_problems(*located) + _compare_committed(context, membership)
         elif committed is not None:
             from cohort_dsl.files import record_absent
 
@@ -104,6 +105,15 @@ def _membership_walk(context) -> tuple[list, list]:
         cached = (exc.diagnostics, [])
     context.cache["membership"] = cached
     return cached
+
+
+def _recorded_as_current(context, membership, root: DataRoot) -> bool:
+    """The manifest proves the committed files are a whole set and what the
+    spec gives now: nothing to recompute (docs/cohorts.md, "Checking a
+    committed membership")."""
+    from cohort_dsl.materialize import unchanged_since_materialized
+
+    return unchanged_since_materialized(membership, root, context.registry, context.settings)
 
 
 def _compare_committed(context, membership) -> list[Diagnostic]:

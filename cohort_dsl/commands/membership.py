@@ -24,11 +24,11 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from cohort_dsl.commands import project_for, report_warnings
-    from cohort_dsl.membership import write_records
+    from cohort_dsl.membership import write_lines
 
     project = project_for(args)
     membership = project.membership(args.spec, args.cohort_id, args.layout)
     report_warnings(project, membership.diagnostics)
-    write_records(membership.records(), sys.stdout, args.format, args.wide, membership.wide_columns)
+    write_lines(membership.lines(args.format, args.wide), sys.stdout)
     sys.stdout.flush()
     return 0
