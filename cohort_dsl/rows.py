@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from itertools import islice, product, repeat
 from math import prod
-from operator import itemgetter
+from operator import floordiv, itemgetter, mod
 from typing import Iterator, TextIO
 
 
@@ -224,21 +224,47 @@ class _Lines:
         return total
 
     def write_permuted(self, out: TextIO, total: int, seed: int) -> int:
-        before, after = self.before, self.after
-        size = len(before)
+        """Row ``x`` of the product is ``before[i] + text(o) + after[i]``
+        with ``o, i = divmod(x, block)``: a block of rows is three C-level
+        gathers (``itemgetter``) interleaved into one list and one join.
+        Pieces that are the same on every line are folded into ``text``."""
+        before, after, size = self.before, self.after, len(self.before)
         outer_rows = self.encoded[: self.plan.split]
         outers = prod(len(rows) for rows in outer_rows)
-        outer_text = self.outer_text
-        if outers <= OUTER_TEXTS:  # all outer texts, by index
-            texts = [outer_text(sum(combo, ())) for combo in product(*outer_rows)]
-        else:  # decoded by mixed-radix arithmetic, remembered (bounded)
-            texts = _OuterTexts(outer_rows, outer_text)
+        if outers == 1:  # no outer factor: whole lines, by inner index (x itself)
+            text = self.outer_text(sum(next(product(*outer_rows)), ()))
+            pieces = [([b + text + a for b, a in zip(before, after)], None)]
+        else:
+            prefix = before[0] if before.count(before[0]) == size else None
+            suffix = after[0] if after.count(after[0]) == size else None
+
+            def outer_text(combo: tuple, text=self.outer_text) -> str:
+                return (prefix or "") + text(combo) + (suffix or "")
+
+            if outers <= OUTER_TEXTS:  # all outer texts, by index
+                texts = [outer_text(sum(combo, ())) for combo in product(*outer_rows)]
+            else:  # decoded by mixed-radix arithmetic, remembered (bounded)
+                texts = _OuterTexts(outer_rows, outer_text)
+            pieces = ([] if prefix is not None else [(before, mod)]) + [(texts, floordiv)] + \
+                     ([] if suffix is not None else [(after, mod)])
         from cohort_dsl.permutation import Permutation
 
-        written = 0
-        for block in Permutation(self.plan.count, seed).take(total):
-            out.write("".join([before[i] + texts[o] + after[i] for o, i in map(divmod, block, repeat(size))]))
-            written += len(block)
+        width, written = len(pieces), 0
+        for xs in Permutation(self.plan.count, seed).take(total):
+            count = len(xs)
+            if count == 1:  # itemgetter of one index is not a tuple
+                o, i = divmod(xs[0], size)
+                out.write("".join([table[o if part is floordiv else i] for table, part in pieces]))
+            elif width == 1:
+                table, part = pieces[0]
+                out.write("".join(itemgetter(*(xs if part is None else map(part, xs, repeat(size))))(table)))
+            else:
+                line_parts: list = [None] * (width * count)
+                inner = tuple(map(mod, xs, repeat(size)))
+                for k, (table, part) in enumerate(pieces):
+                    line_parts[k::width] = itemgetter(*(inner if part is mod else map(floordiv, xs, repeat(size))))(table)
+                out.write("".join(line_parts))
+            written += count
         return written
 
 
