@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 from array import array
+from itertools import compress
 
 _ROUNDS = 6
 _MASK64 = (1 << 64) - 1
@@ -27,7 +28,7 @@ _MASK64 = (1 << 64) - 1
 _TABLE_BITS = 16
 _BLOCK = 4096
 #: out-of-range values walked one at a time when this few are left (packing them costs more)
-_FEW = 200
+_FEW = 48
 #: halves up to this many bits go through the rounds as byte planes (at most 8 groups of 256)
 _PLANE_BITS = 11
 #: an array typecode of 32-bit unsigned integers: the lanes of packed indices
@@ -99,11 +100,8 @@ class Permutation:
             xs = _unpack(lanes, size)
             over = (lanes + bias) & top
             if over:  # cycle-walk the few that landed outside range(n): their cycles reach it
-                flags = over.to_bytes(4 * _BLOCK, "little")[3::4]  # the byte holding bit 31 of each lane
-                walking, k = [], flags.find(128)
-                while 0 <= k < size:
-                    walking.append(k)
-                    k = flags.find(128, k + 1)
+                flags = over.to_bytes(4 * _BLOCK, "little")[3:4 * size:4]  # the byte holding bit 31 of each lane
+                walking = list(compress(range(size), flags))
                 while len(walking) > _FEW:
                     again = _unpack(planes.encrypt(_pack([xs[k] for k in walking]), len(walking)), len(walking))
                     for k, x in zip(walking, again):
@@ -187,8 +185,16 @@ class _Planes:
         def plane(table, g, shift):
             return bytes(table[(g << 8) | b] >> shift & 255 if (g << 8) | b < size else 0 for b in range(256))
 
-        self.tables = [([plane(t, g, 0) for g in range(self.groups)], [plane(t, g, 8) for g in range(self.groups)])
-                       for t in tables]
+        # the high bytes of F of every group in one translate, ``bits`` bits a group, when they fit in a byte
+        self.bits = max(0, half - 8)
+        self.packed_high = 0 < self.bits * self.groups <= 8
+        if self.packed_high:
+            highs = [[sum((t[(g << 8) | b] >> 8) << (self.bits * g) for g in range(self.groups)) for b in range(256)]
+                     for t in tables]
+            self.tables = [([plane(t, g, 0) for g in range(self.groups)], [bytes(h)]) for t, h in zip(tables, highs)]
+        else:
+            self.tables = [([plane(t, g, 0) for g in range(self.groups)],
+                            [plane(t, g, 8) for g in range(self.groups)] if self.bits else None) for t in tables]
         self.one_hot = bytes(1 << b if b < 8 else 0 for b in range(256))  # group g -> bit g
 
     def encrypt(self, lanes: int, count: int) -> int:
@@ -201,15 +207,21 @@ class _Planes:
         left_lo, left_hi = frombytes(left[0::4], "little"), frombytes(left[1::4], "little")
         lo, hi = right[0::4], right[1::4]
         right_lo, right_hi = frombytes(lo, "little"), frombytes(hi, "little")
+        bits, packed_high = self.bits, self.packed_high
+        high_mask = ones * ((1 << bits) - 1)
         for lo_tables, hi_tables in self.tables:
             if groups == 1:
-                f_lo, f_hi = frombytes(lo.translate(lo_tables[0]), "little"), frombytes(lo.translate(hi_tables[0]), "little")
+                f_lo, f_hi = frombytes(lo.translate(lo_tables[0]), "little"), 0  # halves of at most 8 bits
             else:
                 one_hot, f_lo, f_hi = frombytes(hi.translate(self.one_hot), "little"), 0, 0
+                highs = frombytes(lo.translate(hi_tables[0]), "little") if packed_high else 0
                 for g in range(groups):
                     keep = (one_hot >> g & ones) * 255
                     f_lo |= frombytes(lo.translate(lo_tables[g]), "little") & keep
-                    f_hi |= frombytes(lo.translate(hi_tables[g]), "little") & keep
+                    if packed_high:
+                        f_hi |= highs >> (bits * g) & high_mask & keep
+                    else:
+                        f_hi |= frombytes(lo.translate(hi_tables[g]), "little") & keep
             left_lo, left_hi, right_lo, right_hi = right_lo, right_hi, left_lo ^ f_lo, left_hi ^ f_hi
             lo, hi = right_lo.to_bytes(count, "little"), right_hi.to_bytes(count, "little")
         packed = bytearray(width)

@@ -101,6 +101,7 @@ class RowPlan:
             return text
 
         encoded = [rows if _unchanged(rows, enc) else [tuple(map(enc, row)) for row in rows] for rows in self.factor_rows]
+        cache.clear()  # a value per level: not held while the rows are written
         if header and fmt == "csv":
             out.write(self.header(fmt))
         total = self.count if limit is None else max(0, min(limit, self.count))
