@@ -25,6 +25,9 @@ from typing import Iterator, TextIO
 
 
 BLOCK_ROWS = 4096
+#: text handed to one ``write`` (about): larger strings leave the CPU caches
+#: between the join, the encoding and the copy to the file, and cost more
+WRITE_CHARS = 1 << 16
 #: outer texts held in seeded order (bounded: memory stays flat in rows)
 OUTER_TEXTS = 1 << 16
 FORMATS = ("csv", "jsonl")
@@ -215,10 +218,11 @@ class _Lines:
             if remaining < size:  # the last, partial block
                 batch.append(text.join(glue[:remaining] + [after[remaining - 1]]))
                 break
-            batch.append(text.join(glue))
+            block = text.join(glue)
+            batch.append(block)
             remaining -= size
-            buffered += size
-            if buffered >= BLOCK_ROWS:
+            buffered += len(block)
+            if buffered >= WRITE_CHARS:
                 out.write("".join(batch))
                 batch, buffered = [], 0
         out.write("".join(batch))
@@ -250,23 +254,31 @@ class _Lines:
                      ([] if suffix is not None else [(after, mod)])
         from cohort_dsl.permutation import Permutation
 
-        width, written = len(pieces), 0
-        for xs in Permutation(self.plan.count, seed).take(total):
-            count = len(xs)
-            if count == 1:  # itemgetter of one index is not a tuple
-                o, i = divmod(xs[0], size)
-                out.write("".join([table[o if part is floordiv else i] for table, part in pieces]))
-            elif width == 1:
-                table, part = pieces[0]
-                out.write("".join(itemgetter(*(xs if part is None else map(part, xs, repeat(size))))(table)))
-            else:
-                line_parts: list = [None] * (width * count)
-                inner = tuple(map(mod, xs, repeat(size)))
-                for k, (table, part) in enumerate(pieces):
-                    line_parts[k::width] = itemgetter(*(inner if part is mod else map(floordiv, xs, repeat(size))))(table)
-                out.write("".join(line_parts))
-            written += count
+        line = sum(len(table[0]) for table, _ in pieces)  # about a line's length
+        step, written = max(1, WRITE_CHARS // max(1, line)), 0
+        for block in Permutation(self.plan.count, seed).take(total):
+            for start in range(0, len(block), step):
+                written += _write_gathered(out, block[start:start + step] if step < len(block) else block, pieces, size)
         return written
+
+
+def _write_gathered(out: TextIO, xs: list, pieces: list, size: int) -> int:
+    """Lines ``x`` of ``xs``: each piece of a line is ``table[x // size]``
+    or ``table[x % size]`` (``x`` itself for whole lines), one gather a piece."""
+    width, count = len(pieces), len(xs)
+    if count == 1:  # itemgetter of one index is not a tuple
+        o, i = divmod(xs[0], size)
+        out.write("".join([table[o if part is floordiv else i] for table, part in pieces]))
+    elif width == 1:
+        table, part = pieces[0]
+        out.write("".join(itemgetter(*(xs if part is None else map(part, xs, repeat(size))))(table)))
+    else:
+        line_parts: list = [None] * (width * count)
+        inner = tuple(map(mod, xs, repeat(size)))
+        for k, (table, part) in enumerate(pieces):
+            line_parts[k::width] = itemgetter(*(inner if part is mod else map(floordiv, xs, repeat(size))))(table)
+        out.write("".join(line_parts))
+    return count
 
 
 def _unchanged(rows: list, enc) -> bool:

@@ -250,6 +250,19 @@ class TestSeed:
         for count in {1, min(n, 1500)}:
             assert [x for block in permutation.take(count) for x in block] == [permutation(i) for i in range(count)]
 
+    @pytest.mark.parametrize("few", [0, 10**9])  # out-of-range indices walked packed, or one by one
+    @pytest.mark.parametrize("n", [70_000, 700_000, 3_000_000, 5_000_000])
+    def test_permutation_planes_are_the_permutation(self, n, few, monkeypatch):
+        # halves of 9 and 10 bits (high bytes packed in one translate), 11
+        # (a translate per group) and 12 (list rounds); a full block, then a
+        # partial one; 700,000 walks a third of its indices
+        from cohort_dsl import permutation
+
+        monkeypatch.setattr(permutation, "_FEW", few)
+        perm = Permutation(n, 3)
+        count = permutation._BLOCK + 5
+        assert [x for block in perm.take(count) for x in block] == [perm(i) for i in range(count)]
+
     def test_seeded_order_is_pinned(self):
         # Same seed, same order on every platform and Python version: this
         # order must never change (it would reshuffle existing cohorts).
@@ -337,6 +350,21 @@ def test_seeded_line_k_is_unseeded_line_perm_k(field_order, fmt, outer_texts, mo
     plain_lines, perm = plain.getvalue().splitlines(keepends=True), Permutation(compiled.count, 5)
     assert seeded.getvalue().splitlines(keepends=True) == [plain_lines[perm(k)] for k in range(150)]
     assert len(plain_lines) == compiled.count
+
+
+@pytest.mark.parametrize("axes", [{"o": [f"o{i}" for i in range(41)], "i": [f"i{i}" for i in range(101)]},
+                                  {"only": [f"v{i}" for i in range(4141)]}])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_seeded_writer_blocks_of_one_row(axes, fmt):
+    # 4,097 rows: a whole block of the permutation, then a block of one row
+    from cohort_dsl import permutation
+
+    compiled = compile_mapping({"axes": axes})
+    plain, seeded = io.StringIO(), io.StringIO()
+    compiled.plan().write(plain, fmt, header=False)
+    assert compiled.plan().write(seeded, fmt, seed=2, limit=permutation._BLOCK + 1, header=False) == permutation._BLOCK + 1
+    plain_lines, perm = plain.getvalue().splitlines(keepends=True), Permutation(compiled.count, 2)
+    assert seeded.getvalue().splitlines(keepends=True) == [plain_lines[perm(k)] for k in range(permutation._BLOCK + 1)]
 
 
 @pytest.mark.parametrize("limit", [0, 1, 299, 300, 301, 10**6])
