@@ -216,7 +216,8 @@ class _Planes:
                 one_hot, f_lo, f_hi = frombytes(hi.translate(self.one_hot), "little"), 0, 0
                 highs = frombytes(lo.translate(hi_tables[0]), "little") if packed_high else 0
                 for g in range(groups):
-                    keep = (one_hot >> g & ones) * 255
+                    keep = one_hot >> g & ones
+                    keep = (keep << 8) - keep  # 255 where the high byte is g
                     f_lo |= frombytes(lo.translate(lo_tables[g]), "little") & keep
                     if packed_high:
                         f_hi |= highs >> (bits * g) & high_mask & keep
@@ -224,8 +225,10 @@ class _Planes:
                         f_hi |= frombytes(lo.translate(hi_tables[g]), "little") & keep
             left_lo, left_hi, right_lo, right_hi = right_lo, right_hi, left_lo ^ f_lo, left_hi ^ f_hi
             lo, hi = right_lo.to_bytes(count, "little"), right_hi.to_bytes(count, "little")
+        # lanes of right + left * 2**16, then left moved down to bit ``half`` (what crosses
+        # from the next lane lands above bit 2 * half, masked off)
         packed = bytearray(width)
         packed[0::4], packed[1::4] = lo, hi
-        right = frombytes(packed, "little")
-        packed[0::4], packed[1::4] = left_lo.to_bytes(count, "little"), left_hi.to_bytes(count, "little")
-        return frombytes(packed, "little") << half | right
+        packed[2::4], packed[3::4] = left_lo.to_bytes(count, "little"), left_hi.to_bytes(count, "little")
+        both = frombytes(packed, "little")
+        return both & mask | both >> (16 - half) & mask << half
