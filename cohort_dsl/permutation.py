@@ -32,7 +32,7 @@ _FEW = 48
 #: halves up to this many bits go through the rounds as byte planes (at most 8 groups of 256)
 _PLANE_BITS = 11
 #: an array typecode of 32-bit unsigned integers: the lanes of packed indices
-_U32 = next(code for code in "ILH" if array(code).itemsize == 4)
+_U32 = next(code for code in "IL" if array(code).itemsize == 4)
 
 
 class Permutation:

@@ -130,17 +130,21 @@ class RowPlan:
             slots = [prefix[i] if i < outer_width else "%s" for i in self.index]
             line = self._template(fmt, slots)
             rows = inner_rows if remaining >= len(inner_rows) else inner_rows[:remaining]
-            out.write("".join(map(line.__mod__, rows)))
+            step = max(1, WRITE_CHARS // len(line % rows[0]))
+            for start in range(0, len(rows), step):
+                out.write("".join(map(line.__mod__, rows[start:start + step] if step < len(rows) else rows)))
             remaining -= len(rows)
         return total - max(remaining, 0)
 
     def _write_permuted(self, out: TextIO, fmt: str, encoded: list, seed: int, total: int) -> int:
         line = self._template(fmt, ["%s"] * len(self.columns))
         getter = _getter(self.index)  # values fill %s slots: no escaping needed
-        written = 0
-        for block in _chunks(self._permuted(encoded, seed, total), BLOCK_ROWS):
-            out.write("".join([line % getter(row) for row in block]))
+        rows, written, step = self._permuted(encoded, seed, total), 0, 64
+        while block := list(islice(rows, step)):
+            text = "".join([line % getter(row) for row in block])
+            out.write(text)
             written += len(block)
+            step = max(1, WRITE_CHARS * len(block) // len(text))  # rows of about WRITE_CHARS
         return written
 
     def _template(self, fmt: str, slots: list[str]) -> str:
@@ -315,15 +319,6 @@ def _decode(index: int, radices: list) -> tuple:
         index, digit = divmod(index, size)
         parts.append(rows[digit])
     return sum(reversed(parts), ())
-
-
-def _chunks(iterable, size: int):
-    iterator = iter(iterable)
-    while True:
-        chunk = list(islice(iterator, size))
-        if not chunk:
-            return
-        yield chunk
 
 
 def _flat_product(factor_rows: list) -> list[tuple]:

@@ -303,9 +303,14 @@ class TestSeed:
 AWKWARD = ["a%sb", "100%", 'q"uote', "com,ma", "new\nline", "ü", "%%", "%(x)s", " sp "]
 
 
+@pytest.mark.parametrize("write_chars", [None, 40])  # 40: a write every line or two
 @pytest.mark.parametrize("seed", [None, 4])
 @pytest.mark.parametrize("field_order", [[], ["i", "o"]])
-def test_csv_and_jsonl_writers_agree_with_rows(seed, field_order):
+def test_csv_and_jsonl_writers_agree_with_rows(seed, field_order, write_chars, monkeypatch):
+    from cohort_dsl import rows
+
+    if write_chars is not None:
+        monkeypatch.setattr(rows, "WRITE_CHARS", write_chars)
     compiled = compile_mapping({
         "axes": {"o": AWKWARD, "mid": [str(i) for i in range(200)], "i": AWKWARD},
         "rules": {"subsets": {"mid": [str(i) for i in range(0, 200, 2)]}},
@@ -337,6 +342,7 @@ def test_seeded_line_k_is_unseeded_line_perm_k(field_order, fmt, outer_texts, mo
     from cohort_dsl import rows
 
     monkeypatch.setattr(rows, "BLOCK_ROWS", 20)  # small blocks: small specs take every path
+    monkeypatch.setattr(rows, "WRITE_CHARS", 100)  # and writes of a few lines
     if outer_texts is not None:  # outer texts decoded on demand instead of listed
         monkeypatch.setattr(rows, "OUTER_TEXTS", outer_texts)
     compiled = compile_mapping({
