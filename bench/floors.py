@@ -64,9 +64,13 @@ with open(sys.argv[1], "w") as out:
 """
 
 # The documented permutation (docs/performance.md, "Seeded order"), written
-# out plainly: Feistel rounds tabulated on the right half, cycle-walking.
+# out plainly with its tables: for each value of the high half of the index,
+# the rounds are one list comprehension each over the 2**half indices
+# sharing it, the few that land out of range are cycle-walked one by one,
+# and a line is a divmod and two string concatenations.
 TIGHT_SEEDED = PRELUDE + """\
 import hashlib
+from itertools import repeat
 SEED = {seed}
 rest = [f"{{dt}},{{dl}},{{et}},{{el}},{{vt}},{{vl}},{{rep}}\\n" for dt in DRAFTS for dl, vl in JUDGES for rep in REPLICATES
         for et, el, vt in ESSAYS]
@@ -86,18 +90,20 @@ def encrypt(x):
     for table in tables:
         left, right = right, left ^ table[right]
     return (left << half) | right
+lows = list(range(1 << half))
 size = len(rest)
 with open(sys.argv[1], "w") as out:
     out.write(",".join(COLUMNS) + "\\n")
-    for start in range(0, n, 4096):
-        lines = []
-        for i in range(start, min(start + 4096, n)):
-            x = encrypt(i)
+    for high in range((n + mask) >> half):
+        left, right = [high] * len(lows), lows
+        for table in tables:
+            left, right = right, [lv ^ table[rv] for lv, rv in zip(left, right)]
+        xs = [(lv << half) | rv for lv, rv in zip(left, right)][:n - (high << half)]
+        for k, x in enumerate(xs):
             while x >= n:
                 x = encrypt(x)
-            combo, j = divmod(x, size)
-            lines.append(heads[combo] + rest[j])
-        out.write("".join(lines))
+            xs[k] = x
+        out.write("".join([heads[o] + rest[j] for o, j in map(divmod, xs, repeat(size))]))
 """
 
 MEMBERSHIP = PRELUDE + """\

@@ -20,11 +20,14 @@ from __future__ import annotations
 import json
 from itertools import islice, product, repeat
 from math import prod
-from operator import itemgetter
+from operator import floordiv, itemgetter, mod
 from typing import Iterator, TextIO
 
 
 BLOCK_ROWS = 4096
+#: text handed to one ``write`` (about): larger strings leave the CPU caches
+#: between the join, the encoding and the copy to the file, and cost more
+WRITE_CHARS = 1 << 16
 #: outer texts held in seeded order (bounded: memory stays flat in rows)
 OUTER_TEXTS = 1 << 16
 FORMATS = ("csv", "jsonl")
@@ -101,6 +104,7 @@ class RowPlan:
             return text
 
         encoded = [rows if _unchanged(rows, enc) else [tuple(map(enc, row)) for row in rows] for rows in self.factor_rows]
+        cache.clear()  # a value per level: not held while the rows are written
         if header and fmt == "csv":
             out.write(self.header(fmt))
         total = self.count if limit is None else max(0, min(limit, self.count))
@@ -126,17 +130,21 @@ class RowPlan:
             slots = [prefix[i] if i < outer_width else "%s" for i in self.index]
             line = self._template(fmt, slots)
             rows = inner_rows if remaining >= len(inner_rows) else inner_rows[:remaining]
-            out.write("".join(map(line.__mod__, rows)))
+            step = max(1, WRITE_CHARS // len(line % rows[0]))
+            for start in range(0, len(rows), step):
+                out.write("".join(map(line.__mod__, rows[start:start + step] if step < len(rows) else rows)))
             remaining -= len(rows)
         return total - max(remaining, 0)
 
     def _write_permuted(self, out: TextIO, fmt: str, encoded: list, seed: int, total: int) -> int:
         line = self._template(fmt, ["%s"] * len(self.columns))
         getter = _getter(self.index)  # values fill %s slots: no escaping needed
-        written = 0
-        for block in _chunks(self._permuted(encoded, seed, total), BLOCK_ROWS):
-            out.write("".join([line % getter(row) for row in block]))
+        rows, written, step = self._permuted(encoded, seed, total), 0, 64
+        while block := list(islice(rows, step)):
+            text = "".join([line % getter(row) for row in block])
+            out.write(text)
             written += len(block)
+            step = max(1, WRITE_CHARS * len(block) // len(text))  # rows of about WRITE_CHARS
         return written
 
     def _template(self, fmt: str, slots: list[str]) -> str:
@@ -214,32 +222,67 @@ class _Lines:
             if remaining < size:  # the last, partial block
                 batch.append(text.join(glue[:remaining] + [after[remaining - 1]]))
                 break
-            batch.append(text.join(glue))
+            block = text.join(glue)
+            batch.append(block)
             remaining -= size
-            buffered += size
-            if buffered >= BLOCK_ROWS:
+            buffered += len(block)
+            if buffered >= WRITE_CHARS:
                 out.write("".join(batch))
                 batch, buffered = [], 0
         out.write("".join(batch))
         return total
 
     def write_permuted(self, out: TextIO, total: int, seed: int) -> int:
-        before, after = self.before, self.after
-        size = len(before)
+        """Row ``x`` of the product is ``before[i] + text(o) + after[i]``
+        with ``o, i = divmod(x, block)``: a block of rows is three C-level
+        gathers (``itemgetter``) interleaved into one list and one join.
+        Pieces that are the same on every line are folded into ``text``."""
+        before, after, size = self.before, self.after, len(self.before)
         outer_rows = self.encoded[: self.plan.split]
         outers = prod(len(rows) for rows in outer_rows)
-        outer_text = self.outer_text
-        if outers <= OUTER_TEXTS:  # all outer texts, by index
-            texts = [outer_text(sum(combo, ())) for combo in product(*outer_rows)]
-        else:  # decoded by mixed-radix arithmetic, remembered (bounded)
-            texts = _OuterTexts(outer_rows, outer_text)
+        if outers == 1:  # no outer factor: whole lines, by inner index (x itself)
+            text = self.outer_text(sum(next(product(*outer_rows)), ()))
+            pieces = [([b + text + a for b, a in zip(before, after)], None)]
+        else:
+            prefix = before[0] if before.count(before[0]) == size else None
+            suffix = after[0] if after.count(after[0]) == size else None
+
+            def outer_text(combo: tuple, text=self.outer_text) -> str:
+                return (prefix or "") + text(combo) + (suffix or "")
+
+            if outers <= OUTER_TEXTS:  # all outer texts, by index
+                texts = [outer_text(sum(combo, ())) for combo in product(*outer_rows)]
+            else:  # decoded by mixed-radix arithmetic, remembered (bounded)
+                texts = _OuterTexts(outer_rows, outer_text)
+            pieces = ([] if prefix is not None else [(before, mod)]) + [(texts, floordiv)] + \
+                     ([] if suffix is not None else [(after, mod)])
         from cohort_dsl.permutation import Permutation
 
-        written = 0
+        line = sum(len(table[0]) for table, _ in pieces)  # about a line's length
+        step, written = max(1, WRITE_CHARS // max(1, line)), 0
         for block in Permutation(self.plan.count, seed).take(total):
-            out.write("".join([before[i] + texts[o] + after[i] for o, i in map(divmod, block, repeat(size))]))
-            written += len(block)
+            for start in range(0, len(block), step):
+                written += _write_gathered(out, block[start:start + step] if step < len(block) else block, pieces, size)
         return written
+
+
+def _write_gathered(out: TextIO, xs: list, pieces: list, size: int) -> int:
+    """Lines ``x`` of ``xs``: each piece of a line is ``table[x // size]``
+    or ``table[x % size]`` (``x`` itself for whole lines), one gather a piece."""
+    width, count = len(pieces), len(xs)
+    if count == 1:  # itemgetter of one index is not a tuple
+        o, i = divmod(xs[0], size)
+        out.write("".join([table[o if part is floordiv else i] for table, part in pieces]))
+    elif width == 1:
+        table, part = pieces[0]
+        out.write("".join(itemgetter(*(xs if part is None else map(part, xs, repeat(size))))(table)))
+    else:
+        line_parts: list = [None] * (width * count)
+        inner = tuple(map(mod, xs, repeat(size)))
+        for k, (table, part) in enumerate(pieces):
+            line_parts[k::width] = itemgetter(*(inner if part is mod else map(floordiv, xs, repeat(size))))(table)
+        out.write("".join(line_parts))
+    return count
 
 
 def _unchanged(rows: list, enc) -> bool:
@@ -276,15 +319,6 @@ def _decode(index: int, radices: list) -> tuple:
         index, digit = divmod(index, size)
         parts.append(rows[digit])
     return sum(reversed(parts), ())
-
-
-def _chunks(iterable, size: int):
-    iterator = iter(iterable)
-    while True:
-        chunk = list(islice(iterator, size))
-        if not chunk:
-            return
-        yield chunk
 
 
 def _flat_product(factor_rows: list) -> list[tuple]:

@@ -250,6 +250,19 @@ class TestSeed:
         for count in {1, min(n, 1500)}:
             assert [x for block in permutation.take(count) for x in block] == [permutation(i) for i in range(count)]
 
+    @pytest.mark.parametrize("few", [0, 10**9])  # out-of-range indices walked packed, or one by one
+    @pytest.mark.parametrize("n", [70_000, 700_000, 3_000_000, 5_000_000])
+    def test_permutation_planes_are_the_permutation(self, n, few, monkeypatch):
+        # halves of 9 and 10 bits (high bytes packed in one translate), 11
+        # (a translate per group) and 12 (list rounds); a full block, then a
+        # partial one; 700,000 walks a third of its indices
+        from cohort_dsl import permutation
+
+        monkeypatch.setattr(permutation, "_FEW", few)
+        perm = Permutation(n, 3)
+        count = permutation._BLOCK + 5
+        assert [x for block in perm.take(count) for x in block] == [perm(i) for i in range(count)]
+
     def test_seeded_order_is_pinned(self):
         # Same seed, same order on every platform and Python version: this
         # order must never change (it would reshuffle existing cohorts).
@@ -290,9 +303,14 @@ class TestSeed:
 AWKWARD = ["a%sb", "100%", 'q"uote', "com,ma", "new\nline", "ü", "%%", "%(x)s", " sp "]
 
 
+@pytest.mark.parametrize("write_chars", [None, 40])  # 40: a write every line or two
 @pytest.mark.parametrize("seed", [None, 4])
 @pytest.mark.parametrize("field_order", [[], ["i", "o"]])
-def test_csv_and_jsonl_writers_agree_with_rows(seed, field_order):
+def test_csv_and_jsonl_writers_agree_with_rows(seed, field_order, write_chars, monkeypatch):
+    from cohort_dsl import rows
+
+    if write_chars is not None:
+        monkeypatch.setattr(rows, "WRITE_CHARS", write_chars)
     compiled = compile_mapping({
         "axes": {"o": AWKWARD, "mid": [str(i) for i in range(200)], "i": AWKWARD},
         "rules": {"subsets": {"mid": [str(i) for i in range(0, 200, 2)]}},
@@ -324,6 +342,7 @@ def test_seeded_line_k_is_unseeded_line_perm_k(field_order, fmt, outer_texts, mo
     from cohort_dsl import rows
 
     monkeypatch.setattr(rows, "BLOCK_ROWS", 20)  # small blocks: small specs take every path
+    monkeypatch.setattr(rows, "WRITE_CHARS", 100)  # and writes of a few lines
     if outer_texts is not None:  # outer texts decoded on demand instead of listed
         monkeypatch.setattr(rows, "OUTER_TEXTS", outer_texts)
     compiled = compile_mapping({
@@ -337,6 +356,21 @@ def test_seeded_line_k_is_unseeded_line_perm_k(field_order, fmt, outer_texts, mo
     plain_lines, perm = plain.getvalue().splitlines(keepends=True), Permutation(compiled.count, 5)
     assert seeded.getvalue().splitlines(keepends=True) == [plain_lines[perm(k)] for k in range(150)]
     assert len(plain_lines) == compiled.count
+
+
+@pytest.mark.parametrize("axes", [{"o": [f"o{i}" for i in range(41)], "i": [f"i{i}" for i in range(101)]},
+                                  {"only": [f"v{i}" for i in range(4141)]}])
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_seeded_writer_blocks_of_one_row(axes, fmt):
+    # 4,097 rows: a whole block of the permutation, then a block of one row
+    from cohort_dsl import permutation
+
+    compiled = compile_mapping({"axes": axes})
+    plain, seeded = io.StringIO(), io.StringIO()
+    compiled.plan().write(plain, fmt, header=False)
+    assert compiled.plan().write(seeded, fmt, seed=2, limit=permutation._BLOCK + 1, header=False) == permutation._BLOCK + 1
+    plain_lines, perm = plain.getvalue().splitlines(keepends=True), Permutation(compiled.count, 2)
+    assert seeded.getvalue().splitlines(keepends=True) == [plain_lines[perm(k)] for k in range(permutation._BLOCK + 1)]
 
 
 @pytest.mark.parametrize("limit", [0, 1, 299, 300, 301, 10**6])
