@@ -71,7 +71,7 @@ class LintCache:
             if run.options is not None else {}
         parts = [
             __version__,
-            sorted((p.name, p.dist, p.version, _code_digest(run.engine.pm.get_plugin(p.name), p)) for p in registry.plugins),
+            plugin_code(registry),
             _settings_digest(settings),
             options,
             sorted(run.selection.select), sorted(run.selection.ignore),
@@ -169,6 +169,14 @@ def _settings_digest(settings) -> str:
         return digest_file(settings.path, 1 << 24)
     except OSError:
         return ABSENT
+
+
+def plugin_code(registry) -> list:
+    """Every active plugin by name, distribution, version and a digest of
+    the code it runs, sorted: what a stored result computed by plugins
+    depends on besides its inputs."""
+    return sorted((p.name, p.dist, p.version, _code_digest(registry.plugin_objects.get(p.name), p))
+                  for p in registry.plugins)
 
 
 def _code_digest(obj, info) -> str:

@@ -108,15 +108,17 @@ def environment_digest(registry, settings) -> str:
     """What besides the recorded files decides a cohort's membership and
     its stale-membership verdict, as one digest (manifest.json's
     ``environment``; cohort-dsl's own version is its ``tool``): every
-    active plugin by name, distribution and version (the layouts and rule
-    kinds among them), the plugin settings, the severities, and the
-    Unicode version ids are lower-cased with. Nothing in it depends on the
-    machine or the checkout's path: the manifest is committed."""
+    active plugin by name, distribution, version and a digest of its source
+    files (the layouts and rule kinds among them: an editable install edited
+    in place keeps its version), the plugin settings, the severities, and
+    the Unicode version ids are lower-cased with. Nothing in it depends on
+    the machine or the checkout's path: the manifest is committed."""
     import unicodedata
 
+    from cohort_dsl.cache import plugin_code
     from cohort_dsl.files import digest_bytes
 
-    parts = [sorted((p.name, p.dist, p.version) for p in registry.plugins), sorted(settings.plugins.items()),
+    parts = [plugin_code(registry), sorted(settings.plugins.items()),
              sorted(settings.severity.items()), unicodedata.unidata_version]
     return digest_bytes(json.dumps(parts, default=str).encode("utf-8"))
 

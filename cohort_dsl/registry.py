@@ -256,6 +256,8 @@ class Registry:
         self.spec_key_plugins: dict[str, PluginInfo] = {}
         #: plugin name -> the JSON Schema of its [tool.cohort-dsl.plugins.NAME] table
         self.plugin_settings: dict[str, Mapping] = {}
+        #: plugin name -> the registered object (a module or an instance): whose code runs
+        self.plugin_objects: dict[str, object] = {}
 
     @classmethod
     def collect(cls, pm, infos: Mapping[str, PluginInfo]) -> "Registry":
@@ -265,6 +267,7 @@ class Registry:
         from cohort_dsl.catalogs import CatalogSource
 
         registry = cls(plugins=list(infos.values()))
+        registry.plugin_objects = {name: pm.get_plugin(name) for name in infos}
 
         def call(impl, hook_name: str):
             info = infos.get(impl.plugin_name) or PluginInfo(impl.plugin_name)

@@ -137,3 +137,28 @@ def test_a_rematerialized_cohort_hits_again(root, cli, computed):
     computed.clear()
     assert lint(cli).rc == 0
     assert computed == []
+
+
+def test_a_plugin_edited_in_place_is_compared(root, cli, computed, tmp_path, monkeypatch):
+    """An editable install keeps its version when its code changes: the
+    manifest records a digest of each plugin's source files too."""
+    import importlib
+    import sys
+
+    from cohort_dsl import cache
+
+    source = tmp_path / "plugin_src" / "stale_probe_plugin.py"
+    source.parent.mkdir()
+    source.write_text("from cohort_dsl import hookimpl\n\n@hookimpl\ndef cohort_dsl_report_formats():\n    return []\n")
+    monkeypatch.syspath_prepend(str(source.parent))
+    module = importlib.import_module("stale_probe_plugin")
+    monkeypatch.setitem(sys.modules, "stale_probe_plugin", module)
+    monkeypatch.setattr(cache, "_code_digests", {})
+    assert cli("materialize", "c1", engine=build_engine([module], entry_points=False)).rc == 0
+    computed.clear()
+    assert lint(cli, engine=build_engine([module], entry_points=False)).rc == 0
+    assert computed == [], "unchanged: nothing to recompute"
+    source.write_text(source.read_text() + "# edited in place, same version\n")
+    monkeypatch.setattr(cache, "_code_digests", {})  # a new process would digest it afresh
+    assert lint(cli, engine=build_engine([module], entry_points=False)).rc == 0
+    assert computed == ["c1"]
