@@ -211,26 +211,29 @@ class _Lines:
     def outer_text(self, outer: tuple) -> str:
         return self.sep.join([key + outer[i] for key, i in self.outer])
 
+    def outer_texts(self) -> Iterator[str]:
+        """The outer text of every outer combination, in order. One outer
+        factor of one column (a big axis) is a C-level map over its values."""
+        outer_rows = self.encoded[: self.plan.split]
+        if len(outer_rows) == 1 and len(self.outer) == 1:
+            key, i = self.outer[0]
+            values = map(itemgetter(i), outer_rows[0])
+            return map(key.__add__, values) if key else values
+        return map(self.outer_text, map(sum, product(*outer_rows), repeat(())))
+
     def write_blocks(self, out: TextIO, total: int) -> int:
         before, after = self.before, self.after
         glue = [before[0], *map(str.__add__, after[:-1], before[1:]), after[-1]]
-        size = len(before)
-        outer_text = self.outer_text
-        outers = product(*self.encoded[: self.plan.split])
-        remaining, batch, buffered = total, [], 0
-        while remaining > 0:
-            text = outer_text(sum(next(outers), ()))
-            if remaining < size:  # the last, partial block
-                batch.append(text.join(glue[:remaining] + [after[remaining - 1]]))
-                break
-            block = text.join(glue)
-            batch.append(block)
-            remaining -= size
-            buffered += len(block)
-            if buffered >= WRITE_CHARS:
-                out.write("".join(batch))
-                batch, buffered = [], 0
-        out.write("".join(batch))
+        texts = self.outer_texts()
+        full, rest = divmod(total, len(before))
+        blocks = map(str.join, islice(texts, full), repeat(glue))
+        batch = list(islice(blocks, 1))
+        per_write = max(1, WRITE_CHARS // max(1, len(batch[0]))) if batch else 1
+        while batch:
+            out.write("".join(batch))
+            batch = list(islice(blocks, per_write))
+        if rest:  # the last, partial block
+            out.write(next(texts).join(glue[:rest] + [after[rest - 1]]))
         return total
 
     def write_permuted(self, out: TextIO, total: int, seed: int) -> int:
