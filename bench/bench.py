@@ -284,11 +284,6 @@ def compile_section(table: Table, tmp: Path, tool: str, python: str, n: int, rep
             small_rss.append(measure([tool, "compile", str(small)], stdout=handle)[1])
     growth = csv_rss / statistics.median(small_rss)
     table.add(f"compile RSS (CSV), {label} / 100,000 rows", growth, 0, "x", "<= 1.10x (flat in rows)", 1.10, ratio=False)
-    membership = floor_script(folder, "membership", floors.MEMBERSHIP, n)
-    (floor_t, _), (tool_t, _) = ab([python, str(membership)], [tool, "membership", str(spec), "--cohort-id", "bench", "--wide"],
-                                   repeat)
-    table.add(f"membership --wide, {label} (naive floor; not in this round)", tool_t, floor_t, "s",
-              "<= 1.25x a tight floor: not measured")
 
 
 def big_axis_section(table: Table, tmp: Path, tool: str, python: str, levels: int, repeat: int) -> None:

@@ -106,28 +106,6 @@ with open(sys.argv[1], "w") as out:
         out.write("".join([heads[o] + rest[j] for o, j in map(divmod, xs, repeat(size))]))
 """
 
-MEMBERSHIP = PRELUDE + """\
-import hashlib
-DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
-def gen_id(prefix, text):
-    n = int.from_bytes(hashlib.blake2b(text.lower().encode(), digest_size=10).digest(), "big")
-    out = []
-    while n:
-        n, r = divmod(n, 36)
-        out.append(DIGITS[r])
-    return prefix + "".join(reversed(out))
-out = sys.stdout
-for combo in combos:
-    for dt in DRAFTS:
-        for dl, vl in JUDGES:
-            for rep in REPLICATES:
-                for et, el, vt in ESSAYS:
-                    d = gen_id("d_", f"{{combo}}|{{dt}}|{{dl}}|1")
-                    e = gen_id("e_", f"{{d}}|{{et}}|1")
-                    v = gen_id("v_", f"{{e}}|{{vt}}|{{vl}}|{{rep}}")
-                    out.write(f"evaluation,{{v}},bench,{{e}},{{combo}},{{vt}},{{vl}},{{rep}}\\n")
-"""
-
 # One axis of many levels (an include) times an axis of ten: the levels are
 # read into a list (the tool must hold them), each written with ten tails.
 TIGHT_BIG_AXIS = """\
