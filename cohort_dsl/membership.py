@@ -448,10 +448,28 @@ class Membership:
             group_of = [groups.setdefault(get_part(tail), len(groups)) for tail in inner]
             for tail, group in zip(inner, group_of):
                 firsts.setdefault(group, tail)  # in group order: groups are numbered as first seen
+        # Per head, the own texts and the parents depend only on the head's
+        # values in those columns, which repeat across heads whatever the
+        # axes' declaration order: remembered by those values (bounded).
+        get_head_own = _getter([i for i in own if i < width])
+        get_head_parent = _getter([i for i in parent_positions if i < width])
+        owns_of, found_of, remembered = {}, {}, 0
         for head in product(*outer):
             head = sum(head, ())
-            owns = inner_own if inner_own is not None else [join(get_own(head + tail)) for tail in inner]
-            found = [parents[get_parent_key(head + tail)] for tail in firsts.values()] if parents is not None else None
+            owns = inner_own
+            if owns is None:
+                owns = owns_of.get(part := get_head_own(head))
+                if owns is None:
+                    owns = [join(get_own(head + tail)) for tail in inner]
+                    if remembered < _REMEMBERED:
+                        owns_of[part], remembered = owns, remembered + len(owns)
+            found = None
+            if parents is not None:
+                found = found_of.get(part := get_head_parent(head))
+                if found is None:
+                    found = [parents[get_parent_key(head + tail)] for tail in firsts.values()]
+                    if remembered < _REMEMBERED:
+                        found_of[part], remembered = found, remembered + len(found)
             for tail, own_text, group in zip(inner, owns, group_of):
                 row = head + tail
                 if dedupe is not None:  # one llm per record: the first seen
@@ -593,12 +611,21 @@ class _Encoding(dict):
         return text
 
 
-def _blocked(lists: list[list[tuple]], limit: int = 4096) -> list[list[tuple]]:
+#: own texts and parent ids a stage remembers per head part (memory stays flat in rows)
+_REMEMBERED = 1 << 20
+
+
+def _blocked(lists: list[list[tuple]], limit: int = 4096, few: int = 16, most: int = 1 << 16) -> list[list[tuple]]:
     """The same product with its trailing factors multiplied out into one
-    list while that stays small: a record's row is then one tuple
-    concatenation, not one per factor."""
+    list while that stays small (``limit`` rows; up to ``most`` while the
+    block has fewer than ``few``, so that a small last factor behind a big
+    one does not make every head a handful of records): a record's row is
+    then one tuple concatenation, not one per factor."""
     lists = list(lists)
-    while len(lists) > 1 and len(lists[-1]) * len(lists[-2]) <= limit:
+    while len(lists) > 1:
+        size = len(lists[-1]) * len(lists[-2])
+        if size > limit and (len(lists[-1]) >= few or size > most):
+            break
         inner = lists.pop()
         lists[-1] = [a + b for a in lists[-1] for b in inner]
     return lists

@@ -565,3 +565,21 @@ def test_a_summary_is_refused_when_a_stage_keeps_one_llm_per_id(tmp_path, engine
     membership = _membership_of(tmp_path, engine, "axes:\n" + _ORDERED_AXES.replace("essay_llm: [el]", "essay_llm: [x, y]"))
     assert "M002" in [d.code for d in membership.diagnostics]
     assert membership.summary() is None
+
+
+@pytest.mark.parametrize("axes", [_ORDERED_AXES, "".join(reversed(_ORDERED_AXES.splitlines(keepends=True)))],
+                         ids=["draft-axes-first", "evaluation-axes-first"])
+def test_remembered_head_parts_and_merged_blocks_change_nothing(tmp_path, engine, monkeypatch, axes):
+    """Own texts and parent ids remembered per head part, and a small last
+    factor multiplied into a big one before it: the same records in the
+    same order as without either (and with the memory bound reached)."""
+    import cohort_dsl.membership as membership_module
+
+    config = "axes:\n" + axes.replace("combo_id: [c1, c2, c3]", "combo_id: [" + ", ".join(f"c{i}" for i in range(300)) + "]")
+    assert "c299" in config
+    fast = list(_membership_of(tmp_path / "fast", engine, config).records())
+    monkeypatch.setattr(membership_module, "_REMEMBERED", 0)
+    blocked = membership_module._blocked
+    monkeypatch.setattr(membership_module, "_blocked", lambda lists: blocked(lists, few=0))
+    plain = list(_membership_of(tmp_path / "plain", engine, config).records())
+    assert fast == plain and len(fast) == len(set(r.gen_id for r in fast))
