@@ -97,11 +97,14 @@ def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataR
             spec[where.relative_to(bundle_dir).as_posix()] = digest
         elif path in catalog_files:
             catalogs[Path(os.path.relpath(path, data_root.path.absolute())).as_posix()] = digest
-    listing = "".join(f"{name}\0{digest}\n" for name, digest in spec.items())
+    return {"spec": {"digest": _listing_digest(spec), "files": spec}, "catalogs": catalogs}
+
+
+def _listing_digest(files: dict) -> str:
+    """manifest.json's ``spec.digest``: one digest over the spec files' list."""
     from cohort_dsl.files import digest_bytes
 
-    return {"spec": {"digest": digest_bytes(listing.encode("utf-8")), "files": spec},
-            "catalogs": catalogs}
+    return digest_bytes("".join(f"{name}\0{digest}\n" for name, digest in files.items()).encode("utf-8"))
 
 
 def environment_digest(registry, settings) -> str:
@@ -135,7 +138,7 @@ def unchanged_since_materialized(membership, data_root: DataRoot, registry, sett
     set: no M013). Anything unreadable, missing or different is False: the
     caller then compares the records."""
     from cohort_dsl.catalogs import catalog_files, settings_refs
-    from cohort_dsl.files import digest_bytes, digest_file, read_bounded, sha256_file
+    from cohort_dsl.files import digest_file, read_bounded, sha256_file
 
     cohort_id = membership.cohort_id
     try:
@@ -146,8 +149,7 @@ def unchanged_since_materialized(membership, data_root: DataRoot, registry, sett
                 or manifest["environment"] != environment_digest(registry, settings)):
             return False
         files = spec["files"]
-        listing = "".join(f"{name}\0{digest}\n" for name, digest in files.items())
-        if spec["digest"] != digest_bytes(listing.encode("utf-8")):
+        if spec["digest"] != _listing_digest(files):
             return False
         limit = max(settings.limits.max_include_bytes, settings.limits.max_document_bytes)
         bundle_dir = Path(membership.compiled.spec.bundle.directory)
