@@ -181,7 +181,7 @@ class Table:
 
     def add(self, name, tool_value, floor_value, unit, target, limit=None, ratio=True, command=""):
         """``limit``: the most the ratio (or, without a floor, the value) may be."""
-        fmt = {"s": "{:.3f} s", "MB": "{:.1f} MB", "x": "{:.2f}x", "B": "{:.0f} bytes"}[unit]
+        fmt = {"s": "{:.3f} s", "ms": "{:.3f} ms", "MB": "{:.1f} MB", "x": "{:.2f}x", "B": "{:.0f} bytes"}[unit]
         value = tool_value / floor_value if ratio and floor_value else tool_value
         ratio_text = f"{value:.2f}x" if ratio and floor_value else ""
         ok = "" if limit is None else ("yes" if value <= limit else "**no**")
@@ -192,7 +192,7 @@ class Table:
 
 
 #: the sections ``--only`` selects from: each ``NAME_section`` function below
-SECTIONS = ("compile", "big_axis", "pair", "rules", "refusal", "lint", "membership", "materialize", "stale")
+SECTIONS = ("compile", "big_axis", "pair", "rules", "refusal", "lint", "membership", "materialize", "stale", "service")
 
 
 def sections(text: str) -> tuple[str, ...]:
@@ -238,6 +238,7 @@ def main() -> int:
             "membership": lambda: membership_section(table, tmp, tool, python, args.rows, repeat),
             "materialize": lambda: materialize_section(table, tmp, tool, python, args.rows, repeat),
             "stale": lambda: stale_section(table, tmp, tool, args.rows, repeat),
+            "service": lambda: service_section(table, tmp, tool, python, args.rows, repeat),
         }
         assert tuple(run) == SECTIONS
         for name in SECTIONS:  # in report order, whatever the order --only names them
@@ -509,6 +510,43 @@ def stale_section(table: Table, tmp: Path, tool: str, n: int, repeat: int) -> No
     (_, _), (recorded, _) = ab([tool, "--version"], lint, repeat, cwd=repo)
     table.add(f"lint a cohort with a committed membership of {n:,} rows, manifest.json current", recorded, 0, "s",
               "<= 0.5 s", 0.5, ratio=False, command="cohort-dsl lint --no-cache FILE")
+
+
+def service_section(table: Table, tmp: Path, tool: str, python: str, n: int, repeat: int) -> None:
+    """The membership service over a materialized cohort: the first
+    ``cohorts_containing`` (which builds the index of every id) and the
+    first ``parent`` (which reads the parents), in CPU seconds inside the
+    process, against a floor reading the same files with the csv module
+    into dicts; then the answers after the first and the index's bytes per id."""
+    repo = tmp / "service"
+    (repo / "data" / "cohorts").mkdir(parents=True)
+    (repo / "pyproject.toml").write_text('[tool.cohort-dsl]\ndata-root = "data"\n')
+    make_spec(repo / "data" / "cohorts" / "bench", n)
+    assert measure([tool, "materialize", "bench"], cwd=repo)[2] == 0, "materialize failed"
+    root = repo / "data"
+    tool_script, floor_script_path = repo / "service_tool.py", repo / "service_floor.py"
+    tool_script.write_text(floors.SERVICE_TOOL)
+    floor_script_path.write_text(floors.SERVICE_FLOOR)
+    runs: dict[str, list[dict]] = {"floor": [], "tool": []}
+    for _ in range(repeat):
+        for key, script in (("floor", floor_script_path), ("tool", tool_script)):
+            done = subprocess.run([python, str(script), str(root)], capture_output=True, text=True, env=CHILD_ENV)
+            assert done.returncode == 0, done.stderr
+            runs[key].append(json.loads(done.stdout))
+    def median(key, name):
+        return statistics.median(run[name] for run in runs[key])
+    ids = runs["tool"][0]["ids"]
+    assert ids == runs["floor"][0]["ids"], "the service floor read another number of ids"
+    label = f"{ids:,} ids"
+    table.add(f"membership service: first `cohorts_containing`, {label} (CPU)", median("tool", "containing"),
+              median("floor", "containing"), "s", "<= 2 s", 2, ratio=False,
+              command="MembershipService(root).cohorts_containing(ID)")
+    table.add(f"membership service: first `parent`, {label} (CPU)", median("tool", "parent"),
+              median("floor", "parent"), "s", "<= 2 s", 2, ratio=False, command="MembershipService(root).parent(ID)")
+    table.add(f"membership service: each later answer, {label}", median("tool", "answer") * 1000, 0, "ms",
+              "<= 1 ms", 1, ratio=False)
+    table.add(f"membership service: index size per id, {label}", median("tool", "bytes_per_id"), 0, "B",
+              "<= 100 bytes", 100, ratio=False)
 
 
 def write_table(path: Path, rows, load, args) -> None:

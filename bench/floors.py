@@ -278,3 +278,55 @@ publish(wide, "membership_wide.csv")
 publish(out, "manifest.json")
 publish(slim, "membership.csv")
 """
+
+
+# The membership service (run with the data root as argv[1]); each prints
+# CPU seconds as JSON. The floor reads membership.csv into a dict of ids
+# (what the first cohorts_containing must know) and the wide file into a
+# dict of parents (what the first parent must know).
+SERVICE_FLOOR = """\
+import csv, json, sys, time
+from pathlib import Path
+folder = next(p for p in (Path(sys.argv[1]) / "cohorts").iterdir() if p.is_dir())
+start = time.process_time()
+with open(folder / "membership.csv", newline="") as handle:
+    reader = csv.reader(handle)
+    column = next(reader).index("gen_id")
+    ids = {row[column]: True for row in reader}
+containing = time.process_time() - start
+start = time.process_time()
+with open(folder / "membership_wide.csv", newline="") as handle:
+    reader = csv.reader(handle)
+    header = next(reader)
+    at, parent_at = header.index("gen_id"), header.index("parent_gen_id")
+    parents = {row[at]: row[parent_at] for row in reader}
+parent = time.process_time() - start
+print(json.dumps({"ids": len(ids), "containing": containing, "parent": parent}))
+"""
+
+SERVICE_TOOL = """\
+import csv, json, sys, time
+from pathlib import Path
+from cohort_dsl.service import MembershipService
+folder = next(p for p in (Path(sys.argv[1]) / "cohorts").iterdir() if p.is_dir())
+with open(folder / "membership.csv", newline="") as handle:
+    last = list(csv.reader(handle))[-1][1]
+service = MembershipService(sys.argv[1])
+start = time.process_time()
+service.cohorts_containing(last)
+containing = time.process_time() - start
+start = time.process_time()
+service.parent(last)
+parent = time.process_time() - start
+index = service.index()
+sample = [index.gen_id(row) for row in range(0, len(index.hashes), 1000)]
+start = time.perf_counter()
+for gen_id in sample:
+    service.cohorts_containing(gen_id)
+    service.parent(gen_id)
+answer = (time.perf_counter() - start) / (2 * len(sample))
+held = sys.getsizeof(index.text) + sum(a.buffer_info()[1] * a.itemsize
+                                       for a in (index.starts, index.hashes, index.rows, *index.parent_rows()))
+print(json.dumps({"ids": len(index.hashes), "containing": containing, "parent": parent, "answer": answer,
+                  "bytes_per_id": held / len(index.hashes)}))
+"""

@@ -204,32 +204,39 @@ def read_bounded(path, limit: int) -> bytes:
 
 
 class _HashingReader(io.RawIOBase):
-    """A raw reader over a descriptor that hashes what passes through; on
-    close it reads what was left unread (so the digest is the file's) and
-    records it."""
+    """A raw reader over a descriptor that hashes what passes through while
+    a :func:`recording` is active; on close it reads what was left unread
+    (so the digest is the file's) and records it. Outside a recording it
+    hashes nothing (readers of big membership files pay no digest)."""
 
     def __init__(self, fd: int, path):
         super().__init__()
-        self.fd, self.path, self.hash = fd, path, blake2b(digest_size=16)
+        self.fd, self.path = fd, path
+        self.hash = blake2b(digest_size=16) if _reads.get() is not None else None
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
         data = os.read(self.fd, len(buffer))
-        self.hash.update(data)
+        if self.hash is not None:
+            self.hash.update(data)
         buffer[: len(data)] = data
         return len(data)
 
     def close(self) -> None:
         if not self.closed:
             try:
-                while True:
-                    rest = os.read(self.fd, 1 << 20)
-                    if not rest:
-                        break
-                    self.hash.update(rest)
-                _note(self.path, self.hash.hexdigest())
+                if _reads.get() is not None:
+                    if self.hash is None:  # a recording began after the open: digest the whole file
+                        os.lseek(self.fd, 0, os.SEEK_SET)
+                        self.hash = blake2b(digest_size=16)
+                    while True:
+                        rest = os.read(self.fd, 1 << 20)
+                        if not rest:
+                            break
+                        self.hash.update(rest)
+                    _note(self.path, self.hash.hexdigest())
             finally:
                 os.close(self.fd)
         super().close()

@@ -305,12 +305,13 @@ class _Index:
         del pieces
         self.starts = array("Q", accumulate(lengths, initial=0))
         del lengths
+        # rows by hash (stable: the rows of one id stay in cohort order);
+        # bisected through the hashes, never gathered into a second array.
+        # Sorted while the hashes are still a list (whose items need no boxing).
+        self.rows = array("l", sorted(range(rows), key=hashes.__getitem__))
         self.hashes = array("i", hashes)  # by row (30 bits)
         del hashes
-        # rows by hash (stable: the rows of one id stay in cohort order);
-        # bisected through the hashes, never gathered into a second array
-        self.rows = array("l", sorted(range(rows), key=self.hashes.__getitem__))
-        self._parents = None
+        self._parents = self._by_parent = None
 
     def gen_id(self, row: int) -> str:
         return self.text[self.starts[row]:self.starts[row + 1] - 1]
@@ -333,9 +334,8 @@ class _Index:
         return out
 
     # -- parents and children (built on the first such question) ------------
-    def parent_rows(self):
-        """``(parent row of each row, rows ordered by parent row)``: the
-        children of row ``r`` are a bisection away."""
+    def parents(self):
+        """The parent row of each row (built on the first parent question)."""
         if self._parents is None:
             from array import array
 
@@ -343,11 +343,25 @@ class _Index:
             for number, cohort in enumerate(self.cohorts):
                 end = self.firsts[number + 1] if number + 1 < len(self.firsts) else len(self.starts) - 1
                 parents.extend(self._cohort_parents(cohort, self.firsts[number], end))
-            # rows by parent row (stable: a parent's children in first-seen order)
-            self._parents = (parents, array("l", sorted(range(len(parents)), key=parents.__getitem__)))
+            self._parents = parents
         return self._parents
 
-    def _cohort_parents(self, cohort: str, first: int, end: int) -> list[int]:
+    def by_parent(self):
+        """Rows ordered by parent row (stable: a parent's children in
+        first-seen order), so the children of a row are a bisection away;
+        built on the first children question."""
+        if self._by_parent is None:
+            from array import array
+
+            parents = self.parents()
+            self._by_parent = array("l", sorted(range(len(parents)), key=parents.__getitem__))
+        return self._by_parent
+
+    def parent_rows(self):
+        """``(parents(), by_parent())``."""
+        return self.parents(), self.by_parent()
+
+    def _cohort_parents(self, cohort: str, first: int, end: int):
         """The parent row of each of a cohort's rows: from a ``parent_gen_id``
         column of its membership.csv (the wider files of older tools), else
         from the wide file beside it (row for row, as materialize writes it,
@@ -355,34 +369,36 @@ class _Index:
         from itertools import repeat
 
         root = self.service.root
-        gen_ids = self.text[self.starts[first]:self.starts[end]].split("\n")[:-1]
+        count, text = end - first, self.text[self.starts[first]:self.starts[end]]
         source, wanted = root.membership_file(cohort), ("gen_id", "parent_gen_id")
         try:
             if "parent_gen_id" not in _header(source):
                 source = root.wide_file(cohort)
                 if not source.is_file():
-                    return [_UNRECORDED] * len(gen_ids)
+                    return [_UNRECORDED] * count
             ids, parents = [], []
             for id_column, parent_values in read_columns(source, wanted, cohort_id=cohort):
                 ids.extend(id_column)
                 parents.extend(parent_values)
         except SpecError as exc:
             self.problems[cohort] = exc
-            return [_UNRECORDED] * len(gen_ids)
-        if ids != gen_ids:  # out of step with membership.csv (see M013): by id
+            return [_UNRECORDED] * count
+        if len(ids) != count or "\n".join(ids) + ("\n" if ids else "") != text:
+            # out of step with membership.csv (see M013): by id
             parent_of = dict(zip(ids, parents))
-            parents = [parent_of.get(gid) for gid in gen_ids]
-        row_of = dict(zip(gen_ids, range(first, end)))
+            ids = text.split("\n")[:-1]
+            parents = [parent_of.get(gid) for gid in ids]
+        row_of = dict(zip(ids, range(first, end)))
         row_of[""] = _NONE
         return map(row_of.get, parents, repeat(_UNRECORDED))
 
     def parent_of(self, row: int) -> int:
-        return self.parent_rows()[0][row]
+        return self.parents()[row]
 
     def children_of(self, row: int) -> list[int]:
         from bisect import bisect_left, bisect_right
 
-        parents, by_parent = self.parent_rows()
+        parents, by_parent = self.parents(), self.by_parent()
         return list(by_parent[bisect_left(by_parent, row, key=parents.__getitem__):
                               bisect_right(by_parent, row, key=parents.__getitem__)])
 
