@@ -18,6 +18,7 @@ take one list comprehension per round over a block of indices.
 
 from __future__ import annotations
 
+import os
 import sys
 from array import array
 from itertools import compress
@@ -27,6 +28,8 @@ _MASK64 = (1 << 64) - 1
 #: round functions are tabulated while a half is at most this many bits
 _TABLE_BITS = 16
 _BLOCK = 4096
+#: :meth:`Permutation.take_ahead` forks a helper from this many indices (below, a fork costs more than it saves)
+_AHEAD_MIN = 1 << 17
 #: out-of-range values walked one at a time when this few are left (packing them costs more)
 _FEW = 48
 #: halves up to this many bits go through the rounds as byte planes (at most 8 groups of 256)
@@ -86,6 +89,74 @@ class Permutation:
             yield from self._take_planes(count, _Planes(tables, self.half))
         else:
             yield from self._take_tables(count, tables)
+
+    def take_ahead(self, count: int):
+        """:meth:`take`, computed by a forked child process while the caller
+        uses the blocks (on a second core), when that is worth it and safe:
+        at least :data:`_AHEAD_MIN` indices, a ``fork`` here, and no other
+        thread in this process. The blocks are the same lists in the same
+        order; a child that stops early is an error, never a short order."""
+        count = min(count, self.n)
+        threading = sys.modules.get("threading")  # not imported: no other Python thread
+        if count < _AHEAD_MIN or self.n > 1 << 64 or not hasattr(os, "fork") or \
+                (threading is not None and threading.active_count() > 1):
+            yield from self.take(count)
+            return
+        try:
+            read_end, write_end = os.pipe()
+        except OSError:
+            yield from self.take(count)
+            return
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            yield from self.take(count)
+            return
+        if pid == 0:  # pragma: no cover - the child, measured through the parent's results
+            self._send_blocks(read_end, write_end, count)
+        os.close(write_end)
+        received = 0
+        try:
+            with open(read_end, "rb") as stream:
+                while True:
+                    header = stream.read(8)
+                    if not header:
+                        break
+                    size = int.from_bytes(header, "little")
+                    block = array("Q")
+                    block.frombytes(stream.read(8 * size))
+                    if len(header) != 8 or len(block) != size:
+                        break
+                    received += size
+                    yield block.tolist()
+        finally:
+            _, status = os.waitpid(pid, 0)
+        if received != count or status != 0:
+            raise RuntimeError(f"the process computing the seeded order stopped after {received:,} of {count:,} "
+                               f"rows (wait status {status})")
+
+    def _send_blocks(self, read_end: int, write_end: int, count: int) -> None:
+        """In the forked child: write :meth:`take`'s blocks to ``write_end``
+        (each a little-endian count, then the indices as native ``Q``s) and
+        leave at once (``os._exit``: no buffer, handler or cleanup of the
+        parent's runs here)."""
+        code = 1
+        try:
+            import signal
+
+            for name in ("SIGTERM", "SIGINT"):  # the parent's handlers clean up the parent's files
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+            os.close(read_end)
+            with open(write_end, "wb") as stream:
+                for block in self.take(count):
+                    stream.write(len(block).to_bytes(8, "little"))
+                    stream.write(array("Q", block))
+            code = 0
+        finally:
+            os._exit(code)
 
     def _take_planes(self, count: int, planes: "_Planes"):
         """Blocks of :data:`_BLOCK` indices, encrypted as packed lanes."""

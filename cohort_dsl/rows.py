@@ -264,7 +264,7 @@ class _Lines:
 
         line = sum(len(table[0]) for table, _ in pieces)  # about a line's length
         step, written = max(1, WRITE_CHARS // max(1, line)), 0
-        for block in Permutation(self.plan.count, seed).take(total):
+        for block in Permutation(self.plan.count, seed).take_ahead(total):
             for start in range(0, len(block), step):
                 written += _write_gathered(out, block[start:start + step] if step < len(block) else block, pieces, size)
         return written

@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -262,6 +265,47 @@ class TestSeed:
         perm = Permutation(n, 3)
         count = permutation._BLOCK + 5
         assert [x for block in perm.take(count) for x in block] == [perm(i) for i in range(count)]
+
+    def test_seeded_order_computed_ahead_is_the_order(self, tmp_path):
+        # take_ahead forks a child that computes the blocks while the parent
+        # writes (only in a process without other threads: a subprocess
+        # here, since the test runner has threads). Same blocks as take();
+        # a child that fails is an error; a consumer that stops early leaves
+        # no child behind.
+        script = tmp_path / "ahead.py"
+        script.write_text(textwrap.dedent("""\
+            import os, sys
+            from cohort_dsl import permutation
+            from cohort_dsl.permutation import Permutation
+
+            assert "threading" not in sys.modules or __import__("threading").active_count() == 1
+            for n, count in ((permutation._AHEAD_MIN, permutation._AHEAD_MIN), (700_001, 150_000)):
+                perm = Permutation(n, 5)
+                assert list(perm.take_ahead(count)) == list(perm.take(count)), n
+
+            started = Permutation(10**6, 1).take_ahead(permutation._AHEAD_MIN)
+            next(started)
+            started.close()  # the child is stopped and reaped
+            try:
+                os.waitpid(-1, os.WNOHANG)
+                raise SystemExit("a child process was left behind")
+            except ChildProcessError:
+                pass
+
+            class Failing(Permutation):
+                def take(self, count):
+                    yield from super().take(permutation._BLOCK)
+                    raise MemoryError
+
+            try:
+                list(Failing(10**6, 1).take_ahead(permutation._AHEAD_MIN))
+                raise SystemExit("a child that failed gave a short order")
+            except RuntimeError as exc:
+                assert f"stopped after {permutation._BLOCK:,} of {permutation._AHEAD_MIN:,} rows" in str(exc), exc
+            print("ok")
+        """))
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
 
     def test_seeded_order_is_pinned(self):
         # Same seed, same order on every platform and Python version: this
