@@ -61,21 +61,24 @@ def test_version_through_a_real_process(tmp_path):
 
 
 def test_start_up_pauses_the_cycle_collector_only_in_its_own_process(tmp_path, spec):
-    """The console script loads with the collector off and freezes what it
-    loaded; the command's work, and any caller of main(), keep it on."""
+    """The console script loads with the collector off, freezes what it
+    loaded and runs the command with the collector on at its command
+    thresholds; any caller of main() keeps the collector as it was."""
+    from cohort_dsl.cli import COMMAND_GC_THRESHOLDS
+
     probe = ("import gc, sys\n"
              "from cohort_dsl.cli import main\n"
              "sys.argv = ['cohort-dsl', 'compile', sys.argv[1]]\n"
              "rc = main()\n"
-             "print(rc, gc.isenabled(), gc.get_freeze_count() > 0)\n")
+             "print(rc, gc.isenabled(), gc.get_freeze_count() > 0, gc.get_threshold())\n")
     result = subprocess.run([sys.executable, "-c", probe, str(spec)], capture_output=True, text=True, cwd=tmp_path,
                             timeout=60)
-    assert result.stdout.splitlines()[-1] == "0 True True", result.stderr
+    assert result.stdout.splitlines()[-1] == f"0 True True {COMMAND_GC_THRESHOLDS}", result.stderr
     import gc
 
-    frozen = gc.get_freeze_count()
+    frozen, thresholds = gc.get_freeze_count(), gc.get_threshold()
     assert main(["compile", str(spec)]) == 0
-    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    assert gc.isenabled() and gc.get_freeze_count() == frozen and gc.get_threshold() == thresholds
 
 
 # -- compile --------------------------------------------------------------------------------
