@@ -125,12 +125,14 @@ def _dropped_lines(dropped) -> list[str]:
 
 # -- explain's data ---------------------------------------------------------------
 
-def report(compiled, why=None) -> dict:
+def report(compiled, why=None, *, cells: bool = True) -> dict:
     """What ``explain --format json`` prints: the compiled explanation,
-    the marginals and couplings, and ``why`` when asked."""
+    the marginals and couplings, and ``why`` when asked. ``cells=False``
+    leaves out each coupling's list of occurring cells (the text report
+    shows only their summary; a 100k-entry pair's list is most of the work)."""
     out = compiled.explain()
     out["marginals"] = marginals(compiled.design)
-    out["couplings"] = couplings(compiled)
+    out["couplings"] = couplings(compiled, cells=cells)
     if why is not None:
         out["why"] = why.to_json()
     return out
@@ -151,11 +153,12 @@ def marginals(design) -> list[dict]:
     return out
 
 
-def couplings(compiled) -> list[dict]:
+def couplings(compiled, *, cells: bool = True) -> list[dict]:
     """For each pair of axes a rule couples (a tie's axes, a pair's left
     and right sides, a tuple's axes), in rule order: the combinations that
     occur out of those possible (coverage) and the max/min ratio of their
-    counts in the output (imbalance), with every occurring cell."""
+    counts in the output (imbalance), with every occurring cell unless
+    ``cells`` is false."""
     design = compiled.design
     total = design.count
     seen: set[frozenset] = set()
@@ -170,13 +173,15 @@ def couplings(compiled) -> list[dict]:
             seen.add(frozenset((a, b)))
             i, j = factor.axes.index(a), factor.axes.index(b)
             rest = total // len(factor.rows)
-            cells = Counter(factor.rows if factor.axes == (a, b) else map(itemgetter(i, j), factor.rows))
-            counts = [n * rest for n in cells.values()]
+            occurring = Counter(factor.rows if factor.axes == (a, b) else map(itemgetter(i, j), factor.rows))
+            counts = [n * rest for n in occurring.values()]
             possible = len(design.domain(a)) * len(design.domain(b))
-            out.append({"axes": [a, b], "rule": rule.label, "line": rule.location.line if rule.location else None,
-                        "possible": possible, "occurring": len(cells), "coverage": len(cells) / possible,
-                        "min": min(counts), "max": max(counts), "imbalance": _ratio(counts),
-                        "cells": [[va, vb, n * rest] for (va, vb), n in cells.items()]})
+            coupling = {"axes": [a, b], "rule": rule.label, "line": rule.location.line if rule.location else None,
+                        "possible": possible, "occurring": len(occurring), "coverage": len(occurring) / possible,
+                        "min": min(counts), "max": max(counts), "imbalance": _ratio(counts)}
+            if cells:
+                coupling["cells"] = [[va, vb, n * rest] for (va, vb), n in occurring.items()]
+            out.append(coupling)
     return out
 
 

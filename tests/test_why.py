@@ -99,3 +99,15 @@ def test_marginals_coverage_and_imbalance(cli, spec):
     text = cli("explain", spec).out
     assert "essay_template" in text and "2..4 (imbalance 2.00)" in text
     assert "draft_template × essay_template       4/6      (67%)" in text
+
+
+def test_the_report_without_cells_is_the_report_less_its_cells(spec):
+    # what the text report is computed from: the same summary, no list of cells
+    from cohort_dsl.compiler import compile_bundle
+    from cohort_dsl.bundle import load_bundle
+    from cohort_dsl.explain import report
+
+    compiled = compile_bundle(load_bundle(spec))
+    full, summary = report(compiled), report(compiled, cells=False)
+    assert all(coupling.pop("cells") for coupling in full["couplings"])
+    assert summary == full

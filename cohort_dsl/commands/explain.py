@@ -30,7 +30,7 @@ def run(args) -> int:
     if why is not None:
         why.check(compiled)
     report_warnings(project, compiled.diagnostics)
-    info = report(compiled, why)
+    info = report(compiled, why, cells=args.format != "text")
 
     def write(stream) -> None:
         if args.format == "json":
