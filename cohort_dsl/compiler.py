@@ -78,12 +78,15 @@ class CompiledDesign:
         columns = self.columns
         return (dict(zip(columns, row)) for row in self.rows(seed, limit))
 
-    def explain(self) -> dict:
-        """What ``explain --format json`` prints."""
+    def explain(self, levels: dict[str, int] | None = None) -> dict:
+        """What ``explain --format json`` prints (``levels``: each axis's
+        number of levels, when the caller has counted them)."""
+        if levels is None:
+            levels = {name: len(self.design.domain(name)) for name in self.design.axis_order}
         return {
             "rows": self.count,
             "columns": self.columns,
-            "axes": [{"name": name, "levels": len(self.design.domain(name))} for name in self.design.axis_order],
+            "axes": [{"name": name, "levels": levels[name]} for name in self.design.axis_order],
             "factors": [
                 {"axes": list(f.axes), "rows": len(f.rows), "position": f.position, "rules": list(f.rules)}
                 for f in self.design.factors

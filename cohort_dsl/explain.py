@@ -130,35 +130,46 @@ def report(compiled, why=None, *, cells: bool = True) -> dict:
     the marginals and couplings, and ``why`` when asked. ``cells=False``
     leaves out each coupling's list of occurring cells (the text report
     shows only their summary; a 100k-entry pair's list is most of the work)."""
-    out = compiled.explain()
-    out["marginals"] = marginals(compiled.design)
-    out["couplings"] = couplings(compiled, cells=cells)
+    design = compiled.design
+    counts = {axis: level_counts(design, axis) for axis in design.axis_order}
+    levels = {axis: len(found) for axis, found in counts.items()}  # each axis's domain, counted once
+    out = compiled.explain(levels)
+    out["marginals"] = marginals(design, counts)
+    out["couplings"] = couplings(compiled, cells=cells, levels=levels)
     if why is not None:
         out["why"] = why.to_json()
     return out
 
 
-def marginals(design) -> list[dict]:
-    """Per axis, in axis order: each level's count in the output rows."""
+def level_counts(design, axis: str) -> Counter:
+    """How many rows of its factor hold each level of ``axis`` (in the
+    order :meth:`Design.domain` gives the levels)."""
+    factor = design.factor_of(axis)
+    return Counter(map(itemgetter(factor.axes.index(axis)), factor.rows))
+
+
+def marginals(design, counts: dict[str, Counter] | None = None) -> list[dict]:
+    """Per axis, in axis order: each level's count in the output rows
+    (``counts``: :func:`level_counts` of each axis, when already known)."""
     out = []
     total = design.count
     for axis in design.axis_order:
         factor = design.factor_of(axis)
         rest = total // len(factor.rows) if factor.rows else 0
-        i = factor.axes.index(axis)
-        counts = Counter(map(itemgetter(i), factor.rows))
-        rows = [n * rest for n in counts.values()]
-        out.append({"axis": axis, "levels": [{"level": level, "rows": n * rest} for level, n in counts.items()],
+        counts_of_axis = counts[axis] if counts is not None else level_counts(design, axis)
+        rows = [n * rest for n in counts_of_axis.values()]
+        out.append({"axis": axis, "levels": [{"level": level, "rows": n * rest} for level, n in counts_of_axis.items()],
                     "min": min(rows), "max": max(rows), "imbalance": _ratio(rows)})
     return out
 
 
-def couplings(compiled, *, cells: bool = True) -> list[dict]:
+def couplings(compiled, *, cells: bool = True, levels: dict[str, int] | None = None) -> list[dict]:
     """For each pair of axes a rule couples (a tie's axes, a pair's left
     and right sides, a tuple's axes), in rule order: the combinations that
     occur out of those possible (coverage) and the max/min ratio of their
     counts in the output (imbalance), with every occurring cell unless
-    ``cells`` is false."""
+    ``cells`` is false (``levels``: each axis's number of levels, when
+    already known)."""
     design = compiled.design
     total = design.count
     seen: set[frozenset] = set()
@@ -175,7 +186,7 @@ def couplings(compiled, *, cells: bool = True) -> list[dict]:
             rest = total // len(factor.rows)
             occurring = Counter(factor.rows if factor.axes == (a, b) else map(itemgetter(i, j), factor.rows))
             counts = [n * rest for n in occurring.values()]
-            possible = len(design.domain(a)) * len(design.domain(b))
+            possible = (levels[a] * levels[b]) if levels is not None else len(design.domain(a)) * len(design.domain(b))
             coupling = {"axes": [a, b], "rule": rule.label, "line": rule.location.line if rule.location else None,
                         "possible": possible, "occurring": len(occurring), "coverage": len(occurring) / possible,
                         "min": min(counts), "max": max(counts), "imbalance": _ratio(counts)}

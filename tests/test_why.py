@@ -109,5 +109,9 @@ def test_the_report_without_cells_is_the_report_less_its_cells(spec):
 
     compiled = compile_bundle(load_bundle(spec))
     full, summary = report(compiled), report(compiled, cells=False)
+    # the levels report() counts once are each axis's domain
+    assert full["axes"] == compiled.explain()["axes"]
+    assert [c["possible"] for c in full["couplings"]] == \
+        [len(compiled.design.domain(a)) * len(compiled.design.domain(b)) for a, b in (c["axes"] for c in full["couplings"])]
     assert all(coupling.pop("cells") for coupling in full["couplings"])
     assert summary == full
