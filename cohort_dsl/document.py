@@ -17,6 +17,7 @@ from typing import Any
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.levels import NON_STRING_LEVEL, looks_like_number
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 YAML_SYNTAX = LintRule("Y001", "yaml-syntax", "The file is not valid YAML (or not UTF-8).",
@@ -77,8 +78,8 @@ def editor_lines(text: str) -> list[str]:
     return lines
 
 
-@dataclass
-class Document:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Document(Record):
     """Plain data (dict/list/str/int/float/bool/None) plus where each part
     was written. ``path`` is the file it came from (None in memory)."""
 
@@ -93,6 +94,14 @@ class Document:
     # canonical decimal instead of silently rewriting them (``010`` -> 8).
     raw_scalars: dict = field(default_factory=dict)
     diagnostics: list = field(default_factory=list)
+
+    def __init__(self, data: Any, path: str | None = None, value_positions: dict | None = None,
+                 key_positions: dict | None = None, raw_scalars: dict | None = None, diagnostics: list | None = None):
+        self.data, self.path = data, path
+        self.value_positions = {} if value_positions is None else value_positions
+        self.key_positions = {} if key_positions is None else key_positions
+        self.raw_scalars = {} if raw_scalars is None else raw_scalars
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     def loc(self, path: Path = ()) -> Location:
         """Where the value at ``path`` was written (or its nearest parent)."""
