@@ -36,6 +36,8 @@ MATERIALIZED = MEMBERSHIP_FILE
 
 @dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
 class StageChange(Record):
+    """One stage's records added and removed (wide fields, as dicts), and how many both sides have."""
+
     added: list[dict] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)
     unchanged: int = 0

@@ -159,6 +159,8 @@ class DroppedLevels(Sequence):
 
 @dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
 class FunnelStep(Record):
+    """The rows left after one rule (the funnel explain shows) and the declared levels it dropped."""
+
     label: str
     rows: int
     location: Location | None = None

@@ -11,6 +11,8 @@ from cohort_dsl.records import FrozenRecord
 
 @dataclass(init=False, repr=False, eq=False)  # a frozen record: see cohort_dsl.records
 class Limits(FrozenRecord):
+    """The bounds of one run (docs/spec_dsl.md, "Limits")."""
+
     #: Rows a spec may expand to (and rows any single factor may hold).
     max_rows: int = 1_000_000
     #: Size of ``config.yaml`` (or any YAML/JSON document) in bytes.

@@ -73,6 +73,8 @@ MAX_METADATA_BYTES = 1 << 20
 
 @dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
 class Outcome(Record):
+    """What materializing one cohort did: the records per stage, whether a file changed, the metadata seeded."""
+
     cohort_id: str
     directory: Path
     counts: dict[str, int]

@@ -1,8 +1,9 @@
 """Every dataclass in cohort_dsl is a record (cohort_dsl/records.py): no
-method compiled from generated source at import (docs/performance.md,
-"Records instead of generated dataclass code"), and it behaves exactly like
-the plain dataclass of the same fields: constructor (order, defaults, a
-fresh object per default_factory), repr, equality, hashing and frozenness.
+method compiled from generated source at import and a docstring of its own
+(docs/performance.md, "Records instead of generated dataclass code"), and it
+behaves exactly like the plain dataclass of the same fields: constructor
+(order, defaults, a fresh object per default_factory), repr, equality,
+hashing and frozenness.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def test_a_dataclass_is_a_record_that_behaves_as_the_dataclass(cls):
                  and vars(cls)[name].__code__.co_filename == "<string>"]
     assert not generated, f"{cls.__qualname__}: declare it a record (see cohort_dsl.records), not a plain @dataclass"
     assert issubclass(cls, Record)
+    # without one, @dataclass writes one from inspect.signature(cls) at import
+    assert not (cls.__doc__ or "").startswith(f"{cls.__name__}("), f"{cls.__qualname__}: give it a docstring"
     twin = _twin(cls)
     fields = [f for f in dataclasses.fields(cls) if f.init]
 
