@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
@@ -45,7 +46,12 @@ _UNSUPPORTED = object()
 # editors show them inside a line, so positions are recounted when present.
 _ODD_BREAKS = ("\x85", "\u2028", "\u2029")
 _EDITOR_BREAK = re.compile(r"\r\n|\r|\n")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@cache
+def _surrogate() -> re.Pattern:
+    """Compiled when a document first has escapes (most never do)."""
+    return re.compile("[\ud800-\udfff]")
 
 
 class Lines:
@@ -318,11 +324,11 @@ class _Builder:
         """A scalar's text; ``\\ud83d\\ude80`` (a surrogate pair, as
         ``json.dump`` writes non-ASCII) is the one character it encodes."""
         value = node.value
-        if self.escapes and _SURROGATE.search(value):
+        if self.escapes and _surrogate().search(value):
             try:
                 return value.encode("utf-16", "surrogatepass").decode("utf-16")
             except UnicodeDecodeError:
-                lone = _SURROGATE.search(value).group()
+                lone = _surrogate().search(value).group()
                 raise error(YAML_SYNTAX.code, f"\\u{ord(lone):04x} is half of a surrogate pair, not a character",
                             Location(self.doc.path, *self._pos(node)),
                             "write the character itself, or both halves of its UTF-16 pair") from None
