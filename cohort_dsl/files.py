@@ -279,18 +279,18 @@ SMALL_SHA256 = 1 << 18
 
 def _sha256(size: int):
     """A SHA-256 object for ``size`` bytes (the same digest either way)."""
-    if size < SMALL_SHA256:
-        try:
-            from _sha2 import sha256  # Python 3.12+
-        except ImportError:
-            try:
-                from _sha256 import sha256
-            except ImportError:  # pragma: no cover - other Python implementations
-                from hashlib import sha256
-        return sha256()
-    import hashlib
+    if size >= SMALL_SHA256:
+        import hashlib
 
-    return hashlib.sha256()
+        return hashlib.sha256()
+    try:
+        from _sha2 import sha256  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:  # pragma: no cover - other Python implementations
+            from hashlib import sha256
+    return sha256()
 
 
 def sha256_file(path) -> str:
