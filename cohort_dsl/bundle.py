@@ -25,6 +25,8 @@ TOP_LEVEL = LintRule("S003", "not-a-mapping", "The spec is empty or not a mappin
 
 @dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
 class Bundle(Record):
+    """A spec bundle: its folder, its parsed config.yaml and the includes read from it (cached)."""
+
     directory: Path | None
     document: Document
     limits: Limits = DEFAULT_LIMITS

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cohort_dsl.dataroot import MEMBERSHIP_FILE
 from cohort_dsl.diagnostics import Location
+from cohort_dsl.records import Record
 
 #: the wide-membership fields a changed record carries, in order (then any id axes a layout adds)
 RECORD_FIELDS = ("gen_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate")
@@ -33,15 +34,22 @@ ADDED, REMOVED = "added", "removed"
 MATERIALIZED = MEMBERSHIP_FILE
 
 
-@dataclass
-class StageChange:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class StageChange(Record):
+    """One stage's records added and removed (wide fields, as dicts), and how many both sides have."""
+
     added: list[dict] = field(default_factory=list)
     removed: list[dict] = field(default_factory=list)
     unchanged: int = 0
 
+    def __init__(self, added: list[dict] | None = None, removed: list[dict] | None = None, unchanged: int = 0):
+        self.added = [] if added is None else added
+        self.removed = [] if removed is None else removed
+        self.unchanged = unchanged
 
-@dataclass
-class Cause:
+
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Cause(Record):
     """Why some records were added (or removed): ``kind`` is ``level`` (a
     value only one side has, on ``axis``), ``combination`` (values both
     sides have, combined anew), ``absent`` (one side has no membership) or
@@ -62,6 +70,16 @@ class Cause:
     combinations: list[dict] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     records: list[tuple[str, dict]] = field(default_factory=list)
+
+    def __init__(self, direction: str, kind: str, axis: str | None = None, value: str | None = None,
+                 location: Location | None = None, not_in_catalog: bool = False, base: str = "",
+                 combinations: list[dict] | None = None, counts: dict[str, int] | None = None,
+                 records: list[tuple[str, dict]] | None = None):
+        self.direction, self.kind, self.axis, self.value, self.location = direction, kind, axis, value, location
+        self.not_in_catalog, self.base = not_in_catalog, base
+        self.combinations = [] if combinations is None else combinations
+        self.counts = {} if counts is None else counts
+        self.records = [] if records is None else records
 
     @property
     def total(self) -> int:
@@ -97,8 +115,8 @@ class Cause:
                 "line": where.line if where else None}
 
 
-@dataclass
-class Change:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Change(Record):
     """The change from ``base`` (what the cohort has: its membership.csv, or
     the spec at a revision) to the spec as it is now."""
 
@@ -108,6 +126,9 @@ class Change:
     causes: list[Cause]
     #: records both sides have, but at other places (the order changed)
     moved: int = 0
+
+    def __init__(self, cohort_id: str, base: str, stages: dict[str, StageChange], causes: list[Cause], moved: int = 0):
+        self.cohort_id, self.base, self.stages, self.causes, self.moved = cohort_id, base, stages, causes, moved
 
     @property
     def different(self) -> bool:

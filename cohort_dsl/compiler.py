@@ -20,6 +20,7 @@ from operator import attrgetter, itemgetter
 from cohort_dsl.bundle import Bundle
 from cohort_dsl.design import ROW_LIMIT, Design, DroppedLevel, DroppedLevels, FunnelStep
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError, error
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 from cohort_dsl.guard import plugin_crash
 from cohort_dsl.spec import EMPTY_AXIS, Spec, axis_names, check_field_order, parse_spec
@@ -38,8 +39,8 @@ DROPPED_LEVEL = LintRule("R016", "dropped-level", "A declared level appears in n
 INTENTIONAL_DROPS = frozenset({"subsets"})
 
 
-@dataclass
-class CompiledDesign:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class CompiledDesign(Record):
     """A compiled spec: the final factors, the output columns, the funnel."""
 
     spec: Spec
@@ -47,6 +48,11 @@ class CompiledDesign:
     columns: list[str]
     funnel: list[FunnelStep]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def __init__(self, spec: Spec, design: Design, columns: list[str], funnel: list[FunnelStep],
+                 diagnostics: list[Diagnostic] | None = None):
+        self.spec, self.design, self.columns, self.funnel = spec, design, columns, funnel
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     @property
     def count(self) -> int:

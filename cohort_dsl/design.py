@@ -28,6 +28,7 @@ from typing import Callable, Iterable, NamedTuple, Sequence
 
 from cohort_dsl.diagnostics import Diagnostic, Location, SpecError, did_you_mean, error
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 OUT_OF_DOMAIN = LintRule("R006", "out-of-domain", "A pair or tuple value is not a level of its axis.",
@@ -59,8 +60,8 @@ class Factor:
         return f"Factor({self.axes}, {len(self.rows)} rows)"
 
 
-@dataclass
-class Target:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Target(Record):
     """What a name used in a rule stands for: an axis, or a named rule.
 
     ``decode(value, location)`` turns a value written for this name into a
@@ -78,6 +79,11 @@ class Target:
     columns: tuple
     location: Location | None = None
     from_columns: Callable[[tuple], tuple] | None = None
+
+    def __init__(self, name: str, kind: str, axes: tuple, decode: Callable[[object, Location], tuple], columns: tuple,
+                 location: Location | None = None, from_columns: Callable[[tuple], tuple] | None = None):
+        self.name, self.kind, self.axes, self.decode, self.columns = name, kind, axes, decode, columns
+        self.location, self.from_columns = location, from_columns
 
     def value_from_columns(self, cells: tuple) -> tuple:
         return self.from_columns(cells) if self.from_columns else tuple(cells)
@@ -151,17 +157,24 @@ class DroppedLevels(Sequence):
         return f"DroppedLevels({self.rule_label!r}, {dict((a, len(v)) for a, v in self.by_axis.items())})"
 
 
-@dataclass
-class FunnelStep:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class FunnelStep(Record):
+    """The rows left after one rule (the funnel explain shows) and the declared levels it dropped."""
+
     label: str
     rows: int
     location: Location | None = None
     #: the declared levels this rule dropped (a :class:`DroppedLevels`)
     dropped: Sequence[DroppedLevel] = field(default_factory=DroppedLevels)
 
+    def __init__(self, label: str, rows: int, location: Location | None = None,
+                 dropped: Sequence[DroppedLevel] | None = None):
+        self.label, self.rows, self.location = label, rows, location
+        self.dropped = DroppedLevels() if dropped is None else dropped
 
-@dataclass
-class Design:
+
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Design(Record):
     """What a rule's ``apply(design)`` changes: the factors (small
     relations over one or more axes, whose product is the rows), the names
     rules defined (``targets``) and where each level was written
@@ -186,6 +199,23 @@ class Design:
     #: rule found them, for the factors it filtered or joined; and the new factors
     touched: dict = field(default_factory=dict, repr=False, compare=False)
     made: list = field(default_factory=list, repr=False, compare=False)
+
+    def __init__(self, axis_order: list[str], factors: list[Factor], limits: Limits = DEFAULT_LIMITS,
+                 targets: dict[str, Target] | None = None, origins: dict[str, dict[str, Location]] | None = None,
+                 declared: dict[str, list] | None = None, shared_origins: set | None = None,
+                 diagnostics: list[Diagnostic] | None = None, current_rule: object = None, _where: dict | None = None,
+                 _where_for: tuple = (), touched: dict | None = None, made: list | None = None):
+        self.axis_order, self.factors, self.limits = axis_order, factors, limits
+        self.targets = {} if targets is None else targets
+        self.origins = {} if origins is None else origins
+        self.declared = {} if declared is None else declared
+        self.shared_origins = set() if shared_origins is None else shared_origins
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.current_rule = current_rule
+        self._where = {} if _where is None else _where
+        self._where_for = _where_for
+        self.touched = {} if touched is None else touched
+        self.made = [] if made is None else made
 
     @classmethod
     def from_levels(cls, levels: dict[str, list[str]], limits: Limits = DEFAULT_LIMITS) -> "Design":

@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError, error
 from cohort_dsl.levels import NON_STRING_LEVEL, looks_like_number
 from cohort_dsl.limits import DEFAULT_LIMITS, Limits
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 YAML_SYNTAX = LintRule("Y001", "yaml-syntax", "The file is not valid YAML (or not UTF-8).",
@@ -44,7 +46,12 @@ _UNSUPPORTED = object()
 # editors show them inside a line, so positions are recounted when present.
 _ODD_BREAKS = ("\x85", "\u2028", "\u2029")
 _EDITOR_BREAK = re.compile(r"\r\n|\r|\n")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@cache
+def _surrogate() -> re.Pattern:
+    """Compiled when a document first has escapes (most never do)."""
+    return re.compile("[\ud800-\udfff]")
 
 
 class Lines:
@@ -77,8 +84,8 @@ def editor_lines(text: str) -> list[str]:
     return lines
 
 
-@dataclass
-class Document:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Document(Record):
     """Plain data (dict/list/str/int/float/bool/None) plus where each part
     was written. ``path`` is the file it came from (None in memory)."""
 
@@ -93,6 +100,14 @@ class Document:
     # canonical decimal instead of silently rewriting them (``010`` -> 8).
     raw_scalars: dict = field(default_factory=dict)
     diagnostics: list = field(default_factory=list)
+
+    def __init__(self, data: Any, path: str | None = None, value_positions: dict | None = None,
+                 key_positions: dict | None = None, raw_scalars: dict | None = None, diagnostics: list | None = None):
+        self.data, self.path = data, path
+        self.value_positions = {} if value_positions is None else value_positions
+        self.key_positions = {} if key_positions is None else key_positions
+        self.raw_scalars = {} if raw_scalars is None else raw_scalars
+        self.diagnostics = [] if diagnostics is None else diagnostics
 
     def loc(self, path: Path = ()) -> Location:
         """Where the value at ``path`` was written (or its nearest parent)."""
@@ -309,11 +324,11 @@ class _Builder:
         """A scalar's text; ``\\ud83d\\ude80`` (a surrogate pair, as
         ``json.dump`` writes non-ASCII) is the one character it encodes."""
         value = node.value
-        if self.escapes and _SURROGATE.search(value):
+        if self.escapes and _surrogate().search(value):
             try:
                 return value.encode("utf-16", "surrogatepass").decode("utf-16")
             except UnicodeDecodeError:
-                lone = _SURROGATE.search(value).group()
+                lone = _surrogate().search(value).group()
                 raise error(YAML_SYNTAX.code, f"\\u{ord(lone):04x} is half of a surrogate pair, not a character",
                             Location(self.doc.path, *self._pos(node)),
                             "write the character itself, or both halves of its UTF-16 pair") from None

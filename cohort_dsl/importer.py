@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, Location, SpecError
@@ -363,15 +364,20 @@ def factorize(width: int, rows: list[tuple]) -> list[Factor]:
 
 # -- writing the spec ----------------------------------------------------------
 
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|[1-9][0-9]*")
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf"}
+
+
+@cache
+def _plain() -> re.Pattern:
+    """Compiled when a spec is first written (lint imports this module for its codes)."""
+    return re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*|[1-9][0-9]*")
 
 
 def scalar(text: str) -> str:
     """A level as YAML: plain when nothing can misread it, else double-quoted."""
     import json
 
-    if _PLAIN.fullmatch(text) and text.lower() not in _YAML_WORDS:
+    if _plain().fullmatch(text) and text.lower() not in _YAML_WORDS:
         return text
     return json.dumps(text, ensure_ascii=False)
 

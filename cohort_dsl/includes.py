@@ -24,6 +24,7 @@ from sys import intern
 from cohort_dsl.diagnostics import Location, SpecError, did_you_mean, error
 from cohort_dsl.levels import as_level, number_problems
 from cohort_dsl.limits import Limits
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 PREFIX = "@file:"
@@ -54,8 +55,8 @@ def is_include(value) -> bool:
     return isinstance(value, str) and value.startswith(PREFIX)
 
 
-@dataclass
-class Include:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Include(Record):
     """The rows of one included file, each with the place it was written.
 
     CSV rows are tuples of strings matched by ``header``; rows of a list file
@@ -69,6 +70,11 @@ class Include:
     header_line: int = 1
     #: the source text of items YAML typed as non-text (for hints), by index
     raws: dict = None
+
+    def __init__(self, path: str, header: tuple[str, ...] | None, rows: list, locations: Sequence[Location],
+                 header_line: int = 1, raws: dict = None):
+        self.path, self.header, self.rows, self.locations = path, header, rows, locations
+        self.header_line, self.raws = header_line, raws
 
     @property
     def name(self) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import ItemsView, Mapping, Sequence
+from functools import cache
 from itertools import chain, count
 from operator import itemgetter
 
@@ -51,13 +52,18 @@ _WHY = {bool: "YAML 1.1 reads yes/no/on/off/true/false as booleans", type(None):
 
 #: canonical decimal: an optional ``-``, no leading zeros (``-0`` is not canonical: it prints as ``0``)
 _CANONICAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
-#: what YAML 1.2 (core schema) and JSON read as a number, although YAML 1.1
-#: reads it as text: ``08``, ``1e3``, ``0o17``, ``1.5e3``, …
-_NUMBER_LIKE = re.compile(
-    r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
-    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
-)
+
+
+@cache
+def _number_like() -> re.Pattern:
+    """What YAML 1.2 (core schema) and JSON read as a number, although YAML
+    1.1 reads it as text: ``08``, ``1e3``, ``0o17``, ``1.5e3``, … (compiled
+    when a scalar first starts like one: most specs have none)."""
+    return re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+                      r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                      r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)")
+
+
 _NUMBER_START = frozenset("0123456789+-.")
 
 
@@ -68,7 +74,7 @@ def is_canonical_decimal(raw: str) -> bool:
 
 def looks_like_number(raw: str) -> bool:
     """``raw`` (text YAML 1.1 kept as a string) is a number to YAML 1.2 or JSON."""
-    return bool(raw) and raw[0] in _NUMBER_START and _NUMBER_LIKE.fullmatch(raw) is not None
+    return bool(raw) and raw[0] in _NUMBER_START and _number_like().fullmatch(raw) is not None
 
 
 def written_number(value, raw: str | None, location: Location, what: str = "level",

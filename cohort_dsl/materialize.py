@@ -34,6 +34,7 @@ from cohort_dsl import __version__
 from cohort_dsl.dataroot import MEMBERSHIP_FILE, DataRoot
 from cohort_dsl.diagnostics import ERROR, WARNING, Diagnostic, Location, SpecError
 from cohort_dsl.membership import SLIM_COLUMNS, STALE_MEMBERSHIP
+from cohort_dsl.records import Record
 from cohort_dsl.registry import LintRule
 
 # cohort_dsl.files (tempfile) and cohort_dsl.service are imported where they
@@ -70,8 +71,10 @@ MAX_REPORTED = 50
 MAX_METADATA_BYTES = 1 << 20
 
 
-@dataclass
-class Outcome:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Outcome(Record):
+    """What materializing one cohort did: the records per stage, whether a file changed, the metadata seeded."""
+
     cohort_id: str
     directory: Path
     counts: dict[str, int]
@@ -81,6 +84,13 @@ class Outcome:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     #: what the membership was computed from, as manifest.json records it
     inputs: dict = field(default_factory=dict)
+
+    def __init__(self, cohort_id: str, directory: Path, counts: dict[str, int], changed: bool, metadata_written: int = 0,
+                 metadata_kept: int = 0, diagnostics: list[Diagnostic] | None = None, inputs: dict | None = None):
+        self.cohort_id, self.directory, self.counts, self.changed = cohort_id, directory, counts, changed
+        self.metadata_written, self.metadata_kept = metadata_written, metadata_kept
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.inputs = {} if inputs is None else inputs
 
 
 def input_digests(reads: dict, bundle_dir: Path, catalog_files, data_root: DataRoot) -> dict:

@@ -30,6 +30,7 @@ from operator import itemgetter
 from typing import Iterator
 
 from cohort_dsl.diagnostics import Diagnostic, Location, did_you_mean, error
+from cohort_dsl.records import Record as PlainRecord  # a stage record is this module's Record
 from cohort_dsl.registry import Layout, LintRule, Stage
 
 LAYOUT_COLUMNS = LintRule("M001", "layout-columns", "The spec lacks a column the membership layout needs.",
@@ -147,8 +148,8 @@ def select_layout(compiled, registry, name: str | None = None) -> Layout:
     return layout
 
 
-@dataclass
-class BoundStage:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class BoundStage(PlainRecord):
     """A stage bound to the columns of one spec."""
 
     stage: Stage
@@ -160,6 +161,11 @@ class BoundStage:
     #: stage's declared ``columns``, the other axes (``other_axes``), then
     #: the axes the spec adds (output.layout)
     extras: tuple[str, ...] = ()
+
+    def __init__(self, stage: Stage, combo: str | None, template: str | None, llm: str | None, replicate: str | None,
+                 extras: tuple[str, ...] = ()):
+        self.stage, self.combo, self.template, self.llm, self.replicate = stage, combo, template, llm, replicate
+        self.extras = extras
 
     @property
     def attributes(self) -> list[str]:

@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from cohort_dsl.records import Record
+
 #: what other repositories put in their .pre-commit-config.yaml (the repo's .pre-commit-hooks.yaml)
 HOOK_REPO = "https://github.com/cohort-dsl/cohort-dsl"
 HOOK_ID = "cohort-dsl-lint"
@@ -27,13 +29,16 @@ _DETECT = {"template": ("template", ("template_id", "id")),
            "combo": ("combo", ("combo_id", "id"))}
 
 
-@dataclass
-class Detected:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Detected(Record):
     """A catalog found for an axis (or the reason none was)."""
 
     axis: str
     ref: str | None  # "PATH:COLUMN" relative to the data root
     note: str = ""
+
+    def __init__(self, axis: str, ref: str | None, note: str = ""):
+        self.axis, self.ref, self.note = axis, ref, note
 
 
 def layout_axes(layout) -> list[tuple[str, str, str]]:
@@ -161,13 +166,16 @@ def create_cohort(data_root, cohort_id: str, files: dict[str, bytes] | None = No
     return data_root.spec_dir(cohort_id)
 
 
-@dataclass
-class InitPlan:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class InitPlan(Record):
     """What ``init`` writes in a folder: the catalogs found, then the files."""
 
     root: Path
     data_root_name: str
     layout: object
+
+    def __init__(self, root: Path, data_root_name: str, layout: object):
+        self.root, self.data_root_name, self.layout = root, data_root_name, layout
 
     @property
     def data_root(self):

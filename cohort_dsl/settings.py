@@ -316,7 +316,7 @@ def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
             raise UsageError(f"{at(key)}: unknown key {key!r}" + (f" ({hint})" if hint else ""))
     values: dict = {"path": path, "data_root": (path.parent / "data").absolute()}
     if "data-root" in norm:
-        values["data_root"] = (path.parent / _expect(norm["data-root"], str, "data-root", at("data-root"))).absolute()
+        values["data_root"] = (path.parent / _expect(norm["data-root"], str, "data-root", at, "data-root")).absolute()
         values["data_root_explicit"] = True
     for key in ("select", "ignore"):
         if key in norm:
@@ -355,14 +355,14 @@ def _from_table(table: dict, path: Path, at: _KeyLines) -> Settings:
             if name not in Limits.names():
                 hint = did_you_mean(name, Limits.names())
                 raise UsageError(f"{at('limits', key)}: unknown limit {key!r}" + (f" ({hint})" if hint else ""))
-            limits[name] = _positive(value, f"limits.{key}", at("limits", key))
+            limits[name] = _positive(value, f"limits.{key}", at, "limits", key)
     if "max-rows" in norm:  # the same limit as limits.max-rows, under its common name
-        limits["max_rows"] = _positive(norm["max-rows"], "max-rows", at("max-rows"))
+        limits["max_rows"] = _positive(norm["max-rows"], "max-rows", at, "max-rows")
     values["limits"] = DEFAULT_LIMITS.updated(**limits)
     if "jobs" in norm:
-        values["jobs"] = _positive(norm["jobs"], "jobs", at("jobs"))
+        values["jobs"] = _positive(norm["jobs"], "jobs", at, "jobs")
     if "cache" in norm:
-        values["cache"] = _expect(norm["cache"], bool, "cache", at("cache"))
+        values["cache"] = _expect(norm["cache"], bool, "cache", at, "cache")
     if "plugins" in norm:
         plugins = norm["plugins"]
         if not isinstance(plugins, dict) or not all(isinstance(v, dict) for v in plugins.values()):
@@ -403,14 +403,15 @@ def check_plugin_settings(settings: Settings, registry) -> None:
             raise UsageError(f"{where(name, *path[:1])}: {heading} {key}: {problem.message}")
 
 
-def _expect(value, kind, key, where):
+# ``at(*where)`` is called only for the error: locating a key scans the file's text
+def _expect(value, kind, key, at, *where):
     if not isinstance(value, kind):
-        raise UsageError(f"{where}: {key} must be {'text' if kind is str else kind.__name__}")
+        raise UsageError(f"{at(*where)}: {key} must be {'text' if kind is str else kind.__name__}")
     return value
 
 
-def _positive(value, key, where) -> int:
+def _positive(value, key, at, *where) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UsageError(f"{where}: {key} must be a positive integer, not {value!r}")
+        raise UsageError(f"{at(*where)}: {key} must be a positive integer, not {value!r}")
     return value
 

@@ -140,6 +140,8 @@ class AxisDecl:
 
 @dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
 class Spec(Record):
+    """A parsed spec: the axes and rules in document order, the output options and what parsing found."""
+
     bundle: Bundle
     axes: list[AxisDecl]
     rules: list[Rule]

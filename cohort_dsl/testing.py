@@ -37,10 +37,11 @@ from pathlib import Path
 import pytest
 
 from cohort_dsl.diagnostics import ERROR, Diagnostic, SpecError
+from cohort_dsl.records import Record
 
 
-@dataclass
-class Outcome:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Outcome(Record):
     """What a run produced, and assertions about it. Every ``assert_*``
     method returns the Outcome itself, so assertions chain; read one
     diagnostic with :meth:`diagnostic`.
@@ -62,6 +63,16 @@ class Outcome:
     explain: dict | None = None
     stdout: str = ""
     stderr: str = ""
+
+    def __init__(self, exit_code: int, diagnostics: list[Diagnostic] | None = None, columns: list[str] | None = None,
+                 rows: list[dict] | None = None, records: list | None = None, explain: dict | None = None,
+                 stdout: str = "", stderr: str = ""):
+        self.exit_code = exit_code
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.columns = [] if columns is None else columns
+        self.rows = [] if rows is None else rows
+        self.records = [] if records is None else records
+        self.explain, self.stdout, self.stderr = explain, stdout, stderr
 
     @property
     def codes(self) -> list[str]:
@@ -233,8 +244,8 @@ def _toml(table: dict, prefix: str = "") -> str:
 CASE_KEYS = {"spec", "files", "catalogs", "config", "command", "select", "pass", "fail", "rows"}
 
 
-@dataclass
-class Case:
+@dataclass(init=False, repr=False, eq=False)  # a record: see cohort_dsl.records
+class Case(Record):
     """One case of a YAML case file: a spec, what to run on it, and either
     ``pass: true`` (no diagnostics) or ``fail:`` (exactly these codes at
     these lines). :meth:`run` runs it in a :class:`CohortProject`."""
@@ -248,6 +259,15 @@ class Case:
     select: list | None = None
     expected: list[tuple[str, int | None]] = field(default_factory=list)
     rows: object = None
+
+    def __init__(self, name: str, spec: str, command: str = "lint", files: dict | None = None,
+                 catalogs: dict | None = None, config: dict | None = None, select: list | None = None,
+                 expected: list[tuple[str, int | None]] | None = None, rows: object = None):
+        self.name, self.spec, self.command = name, spec, command
+        self.files = {} if files is None else files
+        self.catalogs, self.config, self.select = catalogs, config, select
+        self.expected = [] if expected is None else expected
+        self.rows = rows
 
     def run(self, cohort_project, plugins=()) -> Outcome:
         """Run the case with the ``cohort_project`` fixture and ``plugins``;
