@@ -521,7 +521,9 @@ def service_section(table: Table, tmp: Path, tool: str, python: str, n: int, rep
     repo = tmp / "service"
     (repo / "data" / "cohorts").mkdir(parents=True)
     (repo / "pyproject.toml").write_text('[tool.cohort-dsl]\ndata-root = "data"\n')
-    make_spec(repo / "data" / "cohorts" / "bench", n)
+    # about ``n`` ids: the synthetic spec's membership holds 1.3 ids per row
+    # (drafts and essays besides the evaluations), in whole combos of 200 rows
+    make_spec(repo / "data" / "cohorts" / "bench", max(200, round(n / 1.3 / 200) * 200))
     assert measure([tool, "materialize", "bench"], cwd=repo)[2] == 0, "materialize failed"
     root = repo / "data"
     tool_script, floor_script_path = repo / "service_tool.py", repo / "service_floor.py"
