@@ -129,6 +129,23 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
         bundle = replace(bundle, limits=bundle.limits.updated(max_rows=max_rows))
     refuse_huge_product(bundle)
     spec = parse_spec(bundle, engine.registry)
+    compiled = _expand(spec, bundle, observe, exact_counts=False)
+    if compiled.funnel[-1].rows != compiled.count:
+        # a rule changed factors other than through filter() and join(): the
+        # counts after each rule are recomputed whole (observe saw it all once)
+        compiled = _expand(spec, bundle, None, exact_counts=True)
+    if compiled.count > bundle.limits.max_rows:
+        raise SpecError(compiled.diagnostics + _over_limit(bundle, compiled.count).diagnostics)
+    return compiled
+
+
+def _expand(spec, bundle: Bundle, observe, exact_counts: bool) -> CompiledDesign:
+    """The rules applied in order to the initial design. The row count after
+    each rule (the funnel) is the count before it, less the factors the
+    rule changed as they were and times them as they are (what
+    ``design.touched`` and ``design.made`` record), so that a rule costs
+    what it touches; with ``exact_counts``, the product of every factor's
+    size after each rule."""
     design = initial_design(spec)
     funnel = [FunnelStep("axes", design.count, bundle.document.key_loc(("axes",)))]
     tracked = {decl.name for decl in spec.axes if decl.levels is not None}
@@ -146,7 +163,7 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
             raise SpecError(spec.diagnostics + design.diagnostics + [crash]) from None
         if observe is not None:
             observe(rule, design)
-        count = design.count
+        count = design.count if exact_counts else _count_after_rule(design, funnel[-1].rows)
         funnel.append(FunnelStep(rule.label, count, rule.location, _dropped_by(rule, design, before, tracked)))
         if count == 0:
             empty = Diagnostic(EMPTY_RESULT.code, f"{rule.label} leaves no rows", rule.location, ERROR,
@@ -157,11 +174,32 @@ def compile_bundle(bundle: Bundle, engine=None, *, max_rows: int | None = None, 
         columns = check_field_order(spec, design.axis_order)
     except SpecError as exc:
         raise SpecError(spec.diagnostics + design.diagnostics + exc.diagnostics) from None
-    compiled = CompiledDesign(spec, design, columns, funnel,
-                              spec.diagnostics + design.diagnostics + dropped_level_warnings(funnel, bundle))
-    if compiled.count > bundle.limits.max_rows:
-        raise SpecError(compiled.diagnostics + _over_limit(bundle, compiled.count).diagnostics)
-    return compiled
+    return CompiledDesign(spec, design, columns, funnel,
+                          spec.diagnostics + design.diagnostics + dropped_level_warnings(funnel, bundle))
+
+
+def _count_after_rule(design: Design, before: int) -> int:
+    """The row count after a rule from the count ``before`` it: each factor
+    that existed before the rule and that it changed divides out at its
+    size then (the rows recorded when first touched); each factor it
+    changed or made that is still in the design multiplies in at its size
+    now. (``before`` is not 0: the compile stops at an empty rule.)"""
+    made = {id(factor) for factor in design.made}
+    count = before
+    current = {}
+    for key, (factor, rows) in design.touched.items():
+        if key not in made:
+            if not rows:  # emptied outside filter() and join(): the compile recounts whole
+                return design.count
+            count //= len(rows)
+        current[key] = factor
+    for factor in design.made:
+        current[id(factor)] = factor
+    where = design.where()
+    for factor in current.values():
+        if factor.axes and where.get(factor.axes[0]) is factor:
+            count *= len(factor.rows)
+    return count
 
 
 def _over_limit(bundle: Bundle, count: int, at_most: int | None = None) -> SpecError:

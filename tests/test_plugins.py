@@ -86,6 +86,45 @@ def test_hook_cohort_dsl_rule_kinds(cohort_project):
     assert [s["rows"] for s in funnel] == [3, 2]
 
 
+class DirectShrink:
+    """A rule kind `shrink: {axis: n}` that changes a factor's rows itself,
+    not through ``design.filter()``: the funnel must still be exact."""
+
+    @staticmethod
+    def parse(section):
+        from functools import partial
+
+        from cohort_dsl.registry import Reference
+
+        for entry in section.entries():
+            yield Rule("shrink", entry.name, entry.location, partial(DirectShrink.apply, axis=entry.name, n=entry.value),
+                       references=(Reference(entry.name, entry.location, "axis"),))
+
+    @staticmethod
+    def apply(design, *, axis, n):
+        factor = design.factor_of(axis)
+        factor.rows = factor.rows[:n]
+
+    @hookimpl
+    def cohort_dsl_rule_kinds(self):
+        return [RuleKind("shrink", Repeat.SCHEMA | {"additionalProperties": {"type": "integer", "minimum": 0}},
+                         self.parse, "keep the first n rows, outside filter()")]
+
+
+@pytest.mark.parametrize("direct_first", [True, False])
+def test_a_rule_that_changes_factors_itself_still_gets_an_exact_funnel(cohort_project, direct_first):
+    # the funnel's counts follow what filter() and join() record; a rule
+    # that bypasses them is caught by the final count and counted whole
+    shrink, repeat = "  shrink:\n    a: 2\n", "  repeat:\n    b: 2\n"
+    spec = "axes:\n  a: [x, y, z]\n  b: [p, q, r]\nrules:\n" + (shrink + repeat if direct_first else repeat + shrink)
+    project = cohort_project({"spec/config.yaml": spec}, plugins=[Repeat(), DirectShrink()])
+    funnel = project.explain().explain["funnel"]
+    assert [s["rows"] for s in funnel] == [9, 6, 4]
+    assert len(project.compile().assert_success().rows) == 4
+    emptied = cohort_project({"spec/config.yaml": spec.replace("a: 2", "a: 0")}, plugins=[Repeat(), DirectShrink()])
+    emptied.compile().assert_error("R005", line=6 if direct_first else 8)
+
+
 class OddCount:
     @staticmethod
     def check(context):

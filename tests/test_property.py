@@ -317,6 +317,12 @@ def test_compiler_matches_naive_reference(spec):
     assert compiled.count == len(rows)
     assert compiled.explain()["rows"] == compiled.count
     assert compiled.funnel[-1].rows == compiled.count
+    # the counts after each rule follow what the rules changed (a rule costs
+    # what it touches): the same as the product of every factor after each
+    from cohort_dsl.compiler import _expand
+
+    exact = _expand(compiled.spec, compiled.spec.bundle, None, exact_counts=True)
+    assert [s.rows for s in compiled.funnel] == [s.rows for s in exact.funnel]
     # columns: field_order first, then the remaining axes in axis order
     field_order = (spec.get("output") or {}).get("field_order", [])
     assert columns == field_order + [a for a in axis_order if a not in field_order]
