@@ -317,7 +317,9 @@ class _Staged:
         try:
             self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
         except BaseException:  # a SIGTERM right here: ``with`` calls no __exit__ for a failed __enter__
-            os.close(fd)
+            # the file object may have owned ``fd`` already, and closed it as it failed
+            with contextlib.suppress(OSError):
+                os.close(fd)
             os.unlink(self.name)
             raise
         return self

@@ -257,6 +257,27 @@ def test_sigterm_removes_the_temporary_files(tmp_path, what):
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
+def test_a_stop_while_a_staged_file_opens_is_still_a_stop(tmp_path, monkeypatch):
+    # SIGTERM inside os.fdopen, after the file object took the descriptor
+    # and closed it as it failed: the stop must surface (exit 143), not an
+    # OSError from closing the descriptor a second time, and no temporary
+    # file stays behind
+    from cohort_dsl import materialize
+    from cohort_dsl.cli import Terminated
+
+    real_fdopen = os.fdopen
+
+    def fdopen_then_stopped(fd, *args, **kwargs):
+        real_fdopen(fd, *args, **kwargs).close()
+        raise Terminated()
+
+    monkeypatch.setattr(materialize.os, "fdopen", fdopen_then_stopped)
+    with pytest.raises(Terminated):
+        with materialize._Staged(tmp_path / "membership.csv"):
+            pass
+    assert list(tmp_path.iterdir()) == []
+
+
 # -- two runs of one cohort at once -------------------------------------------------
 
 CONCURRENT_ROUNDS, SLOW_CONCURRENT_ROUNDS = 3, 50
