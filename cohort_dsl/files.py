@@ -335,6 +335,63 @@ def temp_beside(path: Path) -> tuple[int, str]:
     return fd, name
 
 
+def open_temp_beside(path: Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""):
+    """``(file object, name)`` of a new temporary file beside ``path``
+    (see :func:`temp_beside`), opened with ``mode``. A stop (SIGTERM,
+    SIGINT: their handlers raise) waits until the file is created and
+    opened, so that it never lands between the two and leaves the file
+    behind; a stop that came meanwhile is raised here, the file removed."""
+    held = _hold_stops()
+    try:
+        fd, name = temp_beside(path)
+        try:
+            if "b" in mode:
+                handle = os.fdopen(fd, mode)
+            else:
+                handle = os.fdopen(fd, mode, encoding=encoding, newline=newline, buffering=1 << 20)
+        except BaseException:
+            with contextlib.suppress(OSError):  # a failed file object may have closed it already
+                os.close(fd)
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise
+    except BaseException:
+        _release_stops(held)
+        raise
+    try:
+        _release_stops(held)  # raises the stop's exception, if one came
+    except BaseException:
+        with contextlib.suppress(OSError):
+            handle.close()
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return handle, name
+
+
+def _hold_stops():
+    """Block SIGTERM and SIGINT for this thread (where the platform can);
+    what :func:`_release_stops` restores."""
+    try:  # the C module behind `signal` (its enums cost ~1 ms to build)
+        import _signal as signal
+    except ImportError:  # pragma: no cover - another Python implementation
+        import signal
+    if not hasattr(signal, "pthread_sigmask"):
+        return None
+    try:
+        return signal, signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+    except (ValueError, OSError):
+        return None
+
+
+def _release_stops(held) -> None:
+    """Restore the mask :func:`_hold_stops` changed: a stop that came
+    meanwhile has its handler run (and raise) here."""
+    if held is not None:
+        signal, previous = held
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""):
     """Write ``path`` through a temporary file renamed onto it. What is
@@ -361,14 +418,10 @@ def atomic_writer(path: str | Path, mode: str = "w", encoding: str | None = "utf
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temp_beside(path)
+        handle, tmp = open_temp_beside(path, mode, encoding, newline)
     except OSError as exc:  # name the file the user asked for, not its parent
         raise OSError(exc.errno, f"cannot write the file here ({exc.strerror})", shown) from None
     try:
-        if "b" in mode:
-            handle = os.fdopen(fd, mode)
-        else:
-            handle = os.fdopen(fd, mode, encoding=encoding, newline=newline, buffering=1 << 20)
         with handle:
             yield handle
             handle.flush()

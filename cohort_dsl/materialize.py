@@ -310,18 +310,12 @@ class _Staged:
         self.target_hash: str | None = None  # of the file it replaces ("" when there is none)
 
     def __enter__(self) -> "_Staged":
-        from cohort_dsl.files import temp_beside
+        from cohort_dsl.files import open_temp_beside
 
+        # ``with`` calls no __exit__ for a failed __enter__: the file is
+        # created and opened with stops held (a SIGTERM cannot leave it behind)
         with self._naming_path():
-            fd, self.name = temp_beside(self.path)
-        try:
-            self.handle = os.fdopen(fd, "w", encoding="utf-8", newline="", buffering=1 << 20)
-        except BaseException:  # a SIGTERM right here: ``with`` calls no __exit__ for a failed __enter__
-            # the file object may have owned ``fd`` already, and closed it as it failed
-            with contextlib.suppress(OSError):
-                os.close(fd)
-            os.unlink(self.name)
-            raise
+            self.handle, self.name = open_temp_beside(self.path)
         return self
 
     @contextlib.contextmanager

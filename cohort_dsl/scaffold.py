@@ -213,14 +213,14 @@ def create_file(path: Path, text: str) -> bool:
     one is never replaced."""
     import os
 
-    from cohort_dsl.files import temp_beside
+    from cohort_dsl.files import open_temp_beside
 
     if os.path.lexists(path):
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = temp_beside(path)
+    handle, tmp = open_temp_beside(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        with handle:
             handle.write(text)
         try:
             os.link(tmp, path)

@@ -19,6 +19,7 @@ import json
 import os
 import random
 import signal
+import threading
 import subprocess
 import sys
 import time
@@ -258,11 +259,11 @@ def test_sigterm_removes_the_temporary_files(tmp_path, what):
 
 
 def test_a_stop_while_a_staged_file_opens_is_still_a_stop(tmp_path, monkeypatch):
-    # SIGTERM inside os.fdopen, after the file object took the descriptor
-    # and closed it as it failed: the stop must surface (exit 143), not an
-    # OSError from closing the descriptor a second time, and no temporary
-    # file stays behind
-    from cohort_dsl import materialize
+    # a failure inside os.fdopen, after the file object took the descriptor
+    # and closed it as it failed: that failure must surface (for a stop,
+    # exit 143), not an OSError from closing the descriptor a second time,
+    # and no temporary file stays behind
+    from cohort_dsl import files, materialize
     from cohort_dsl.cli import Terminated
 
     real_fdopen = os.fdopen
@@ -271,10 +272,37 @@ def test_a_stop_while_a_staged_file_opens_is_still_a_stop(tmp_path, monkeypatch)
         real_fdopen(fd, *args, **kwargs).close()
         raise Terminated()
 
-    monkeypatch.setattr(materialize.os, "fdopen", fdopen_then_stopped)
+    monkeypatch.setattr(files.os, "fdopen", fdopen_then_stopped)
     with pytest.raises(Terminated):
         with materialize._Staged(tmp_path / "membership.csv"):
             pass
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="no signal masks here")
+def test_a_sigterm_while_a_temporary_file_is_made_waits_until_it_is_owned(tmp_path, monkeypatch):
+    # a SIGTERM between creating the temporary file and opening it is
+    # delivered once the file object exists, and the file is removed
+    from cohort_dsl import files
+    from cohort_dsl.cli import Terminated
+
+    real_temp_beside = files.temp_beside
+
+    def temp_beside_then_signalled(path):
+        made = real_temp_beside(path)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)  # held until the file is opened
+        return made
+
+    def stop(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        monkeypatch.setattr(files, "temp_beside", temp_beside_then_signalled)
+        with pytest.raises(Terminated):
+            files.open_temp_beside(tmp_path / "rows.csv")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert list(tmp_path.iterdir()) == []
 
 
