@@ -53,16 +53,17 @@ def test_every_hookspec_has_a_docstring():
 class Repeat:
     """A rule kind `repeat: {axis: n}` that keeps the first n levels."""
 
+    KIND, DESCRIPTION = "repeat", "keep the first n levels"
     SCHEMA = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}}
 
-    @staticmethod
-    def parse(section):
+    @classmethod
+    def parse(cls, section):
         from functools import partial
 
         from cohort_dsl.registry import Reference
 
         for entry in section.entries():
-            yield Rule("repeat", entry.name, entry.location, partial(Repeat.apply, axis=entry.name, n=entry.value),
+            yield Rule(cls.KIND, entry.name, entry.location, partial(cls.apply, axis=entry.name, n=entry.value),
                        references=(Reference(entry.name, entry.location, "axis"),))
 
     @staticmethod
@@ -72,7 +73,7 @@ class Repeat:
 
     @hookimpl
     def cohort_dsl_rule_kinds(self):
-        return [RuleKind("repeat", self.SCHEMA, self.parse, "keep the first n levels")]
+        return [RuleKind(self.KIND, self.SCHEMA, self.parse, self.DESCRIPTION)]
 
 
 def test_hook_cohort_dsl_rule_kinds(cohort_project):
@@ -86,29 +87,17 @@ def test_hook_cohort_dsl_rule_kinds(cohort_project):
     assert [s["rows"] for s in funnel] == [3, 2]
 
 
-class DirectShrink:
+class DirectShrink(Repeat):
     """A rule kind `shrink: {axis: n}` that changes a factor's rows itself,
     not through ``design.filter()``: the funnel must still be exact."""
 
-    @staticmethod
-    def parse(section):
-        from functools import partial
-
-        from cohort_dsl.registry import Reference
-
-        for entry in section.entries():
-            yield Rule("shrink", entry.name, entry.location, partial(DirectShrink.apply, axis=entry.name, n=entry.value),
-                       references=(Reference(entry.name, entry.location, "axis"),))
+    KIND, DESCRIPTION = "shrink", "keep the first n rows, outside filter()"
+    SCHEMA = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
 
     @staticmethod
     def apply(design, *, axis, n):
         factor = design.factor_of(axis)
         factor.rows = factor.rows[:n]
-
-    @hookimpl
-    def cohort_dsl_rule_kinds(self):
-        return [RuleKind("shrink", Repeat.SCHEMA | {"additionalProperties": {"type": "integer", "minimum": 0}},
-                         self.parse, "keep the first n rows, outside filter()")]
 
 
 @pytest.mark.parametrize("direct_first", [True, False])
